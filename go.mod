@@ -1,0 +1,3 @@
+module hachi
+
+go 1.26.0
