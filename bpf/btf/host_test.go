@@ -1,0 +1,84 @@
+package btf
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"hachi/bpf/log"
+	"hachi/syscall/linux"
+)
+
+// The host kernel as an oracle: where the machine running the tests lets
+// root call bpf(BPF_BTF_LOAD) (x86_64 Linux), every blob is loaded there too
+// and the errno and verifier log must be the same as ours.
+
+const sysBPFAMD64 = 321
+
+// hostLoad loads raw through the host's BPF_BTF_LOAD with a level-1 log of
+// logSize bytes. It skips the test when the host cannot be asked.
+func hostLoad(t *testing.T, raw []byte, logSize uint32) (error, string) {
+	t.Helper()
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skipf("host oracle needs linux/amd64, have %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("host oracle needs root for bpf(BPF_BTF_LOAD)")
+	}
+	buf := make([]byte, logSize)
+	var attr linux.BPFAttrBTFLoad
+	if len(raw) > 0 {
+		attr.BTF = uint64(uintptr(unsafe.Pointer(&raw[0])))
+	}
+	attr.BTFSize = uint32(len(raw))
+	attr.BTFLogBuf = uint64(uintptr(unsafe.Pointer(&buf[0])))
+	attr.BTFLogSize = logSize
+	attr.BTFLogLevel = 1
+	fd, _, errno := syscall.Syscall(sysBPFAMD64, uintptr(linux.BPF_BTF_LOAD), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(raw)
+	runtime.KeepAlive(buf)
+	if errno == syscall.EPERM || errno == syscall.ENOSYS {
+		t.Skipf("host refuses bpf(BPF_BTF_LOAD): %v", errno)
+	}
+	if errno != 0 {
+		return linux.Errno(errno), log.Buffer(buf).String()
+	}
+	syscall.Close(int(fd))
+	return nil, log.Buffer(buf).String()
+}
+
+// hostDiffers lists cases where Linux 6.1 (the ABI Hachi follows) and a newer
+// host kernel answer differently, with why; they are compared on errno only
+// when the errno agrees, else skipped with the reason shown.
+var hostDiffers = map[string]string{
+	"typedef name with a dot": "Linux 6.1 checks TYPEDEF names with btf_name_valid_identifier (no '.'); later kernels relaxed it",
+}
+
+func sameErr(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return errors.Is(a, b)
+}
+
+func TestHostAgreesOnTable(t *testing.T) {
+	for _, tc := range loadCases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := tc.blob()
+			herr, hlog := hostLoad(t, raw, 1<<20)
+			_, mlog, merr := runLoad(t, raw, 1<<20)
+			if why, ok := hostDiffers[tc.name]; ok && (!sameErr(herr, merr) || hlog != mlog) {
+				t.Skipf("host differs (%s): host %v, ours %v", why, herr, merr)
+			}
+			if !sameErr(herr, merr) {
+				t.Fatalf("%s: host %v, ours %v\nhost log:\n%s\nour log:\n%s", tc.check, herr, merr, hlog, mlog)
+			}
+			if hlog != mlog {
+				t.Errorf("%s: logs differ\nhost:\n%q\nours:\n%q", tc.check, hlog, mlog)
+			}
+		})
+	}
+}
