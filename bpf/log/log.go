@@ -41,8 +41,8 @@ type Sink interface {
 	WriteAt(p []byte, off int64) (int, error)
 }
 
-// Log is one command's log. The zero value, and a Log made by New from all-zero
-// attributes, is disabled: every method is safe and writes nothing.
+// Log is one command's log. A nil *Log, the zero value, and a Log made by New
+// from all-zero attributes are disabled: every method is safe and writes nothing.
 type Log struct {
 	level   uint32
 	sink    Sink
@@ -66,24 +66,34 @@ func New(level uint32, ubuf uint64, size uint32, sink Sink) (*Log, error) {
 }
 
 // Level returns the log_level bits (0 when disabled).
-func (l *Log) Level() uint32 { return l.level }
+func (l *Log) Level() uint32 {
+	if l == nil {
+		return 0
+	}
+	return l.level
+}
 
 // Enabled reports whether text written now would reach the buffer
 // (bpf_verifier_log_needed): a level is set, the buffer has room and no
 // earlier write faulted. Callers test it before building expensive text.
 func (l *Log) Enabled() bool {
-	return l.level != 0 && !l.faulted && !l.Full()
+	return l != nil && l.level != 0 && !l.faulted && !l.Full()
 }
 
 // Full reports whether the buffer is full (len_used == len_total - 1).
-func (l *Log) Full() bool { return l.level != 0 && l.used == l.total-1 }
+func (l *Log) Full() bool { return l != nil && l.level != 0 && l.used == l.total-1 }
 
 // Faulted reports whether a write to the buffer failed; Linux then answers
 // EFAULT where it would otherwise report the log.
-func (l *Log) Faulted() bool { return l.faulted }
+func (l *Log) Faulted() bool { return l != nil && l.faulted }
 
 // Len returns the number of bytes written, without the trailing NUL.
-func (l *Log) Len() uint32 { return l.used }
+func (l *Log) Len() uint32 {
+	if l == nil {
+		return 0
+	}
+	return l.used
+}
 
 // Printf formats like fmt.Sprintf and appends the text, cut to what the
 // buffer holds; the buffer stays NUL-terminated.

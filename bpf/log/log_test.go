@@ -104,4 +104,10 @@ func TestDisabledLogIsSafe(t *testing.T) {
 	if l.Enabled() || l.Full() || l.Len() != 0 {
 		t.Error("zero Log wrote")
 	}
+	var nl *Log
+	nl.Printf("%d", 1)
+	nl.Write("x")
+	if nl.Enabled() || nl.Full() || nl.Faulted() || nl.Len() != 0 || nl.Level() != 0 {
+		t.Error("nil Log is not disabled")
+	}
 }
