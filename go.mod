@@ -3,6 +3,6 @@ module hachi
 go 1.26.0
 
 require (
-	github.com/cilium/ebpf v0.22.0 // indirect
+	github.com/cilium/ebpf v0.22.0
 	golang.org/x/sys v0.43.0 // indirect
 )
