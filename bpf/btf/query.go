@@ -155,8 +155,10 @@ func (s *Spec) CheckMapKeyValue(keyID, valueID TypeID, keySize, valueSize uint32
 }
 
 // FindSpinLock returns the byte offset of the struct bpf_spin_lock in a map
-// value type (btf_find_spin_lock): found is false when there is none; more
-// than one, or one misaligned, is EINVAL (E2BIG for several, as Linux).
+// value type (btf_find_spin_lock): found is false when there is none; a
+// misaligned one, or a value that is neither struct nor datasec, is EINVAL,
+// and several are E2BIG. Linux 6.1's map_check_btf treats those errors as
+// "no lock"; the verifier then refuses bpf_spin_lock on such a map.
 func (s *Spec) FindSpinLock(value Type) (off uint32, found bool, err error) {
 	return s.findField(value, "bpf_spin_lock", 4, 4)
 }

@@ -1367,7 +1367,8 @@ type BPFAttrProgBindMap struct {
 }
 
 // BPFIterLinkInfo is union bpf_iter_link_info, pointed to by
-// link_create.iter_info; Word holds the largest member ("cgroup").
+// link_create.iter_info, laid out as its largest member ("cgroup"); the map
+// and task members overlay the same words as the field comments say.
 type BPFIterLinkInfo struct {
 	MapFD    uint32 // union: map.map_fd, cgroup.order, task.tid
 	CgroupFD uint32 // union: cgroup.cgroup_fd, task.pid

@@ -7,8 +7,9 @@ import (
 
 // Errno is a Linux error number, as <asm-generic/errno-base.h> and
 // <asm-generic/errno.h> number them. x86_64 and riscv64 both use this generic
-// numbering (their asm/errno.h only includes the generic header; alpha, mips,
-// parisc and sparc are the architectures with their own). Kernel code returns
+// numbering: x86_64's uapi asm/errno.h only includes the generic header and
+// riscv64 has none of its own (Kbuild's generic-y supplies it); alpha, mips,
+// parisc and sparc are the architectures with their own numbers. Kernel code returns
 // Errno values as Go errors; only the trap boundary turns them into -errno
 // with SyscallReturn.
 type Errno uintptr

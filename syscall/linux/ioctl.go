@@ -1,8 +1,10 @@
 package linux
 
 // The ioctl request encoding of <asm-generic/ioctl.h>, which x86_64 and
-// riscv64 both use unchanged (neither overrides _IOC_*BITS or the directions,
-// unlike alpha, mips, powerpc, parisc and sparc):
+// riscv64 both use unchanged: x86_64's uapi asm/ioctl.h only includes it and
+// riscv64 has none (generic-y); alpha, mips, powerpc, parisc and sparc
+// override _IOC_*BITS or the directions. linux_test.go checks the numbers
+// against the host's header:
 //
 //	bits  0-7 : nr      (_IOC_NRBITS 8)
 //	bits  8-15: type    (_IOC_TYPEBITS 8)
