@@ -19,7 +19,8 @@ import (
 const sysBPFAMD64 = 321
 
 // hostLoad loads raw through the host's BPF_BTF_LOAD with a level-1 log of
-// logSize bytes. It skips the test when the host cannot be asked.
+// logSize bytes (no log when 0). It skips the test when the host cannot be
+// asked.
 func hostLoad(t *testing.T, raw []byte, logSize uint32) (error, string) {
 	t.Helper()
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
@@ -28,15 +29,17 @@ func hostLoad(t *testing.T, raw []byte, logSize uint32) (error, string) {
 	if os.Geteuid() != 0 {
 		t.Skip("host oracle needs root for bpf(BPF_BTF_LOAD)")
 	}
-	buf := make([]byte, logSize)
+	buf := make([]byte, max(logSize, 1))
 	var attr linux.BPFAttrBTFLoad
 	if len(raw) > 0 {
 		attr.BTF = uint64(uintptr(unsafe.Pointer(&raw[0])))
 	}
 	attr.BTFSize = uint32(len(raw))
-	attr.BTFLogBuf = uint64(uintptr(unsafe.Pointer(&buf[0])))
-	attr.BTFLogSize = logSize
-	attr.BTFLogLevel = 1
+	if logSize > 0 {
+		attr.BTFLogBuf = uint64(uintptr(unsafe.Pointer(&buf[0])))
+		attr.BTFLogSize = logSize
+		attr.BTFLogLevel = 1
+	}
 	fd, _, errno := syscall.Syscall(sysBPFAMD64, uintptr(linux.BPF_BTF_LOAD), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
 	runtime.KeepAlive(raw)
 	runtime.KeepAlive(buf)
@@ -80,5 +83,25 @@ func TestHostAgreesOnTable(t *testing.T) {
 				t.Errorf("%s: logs differ\nhost:\n%q\nours:\n%q", tc.check, hlog, mlog)
 			}
 		})
+	}
+}
+
+// TestHostAgreesOnTypeLimit loads blobs around BTF_MAX_TYPE records
+// (without a log) on the host and compares the answers.
+func TestHostAgreesOnTypeLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12 MiB blobs")
+	}
+	for name, raw := range map[string][]byte{
+		"BTF_MAX_TYPE-1 records":      manyTypes(linux.BTF_MAX_TYPE - 1),
+		"BTF_MAX_TYPE records":        manyTypes(linux.BTF_MAX_TYPE),
+		"BTF_MAX_TYPE+1 records":      manyTypes(linux.BTF_MAX_TYPE + 1),
+		"reference to a dropped type": danglingPastLimit(),
+	} {
+		herr, _ := hostLoad(t, raw, 0)
+		_, merr := Load(raw, nil)
+		if !sameErr(herr, merr) {
+			t.Errorf("%s: host %v, ours %v", name, herr, merr)
+		}
 	}
 }
