@@ -1,3 +1,5 @@
+//go:build linux
+
 package btf
 
 import (
@@ -75,6 +77,21 @@ func buildObjects() (map[string]string, error) {
 		}
 	})
 	return objs, objErr
+}
+
+// clangSeeds returns the real blobs, raw and fixed up, when clang is
+// installed (fuzz seeds).
+func clangSeeds(t testing.TB) [][]byte {
+	objs, err := buildObjects()
+	if err != nil {
+		return nil
+	}
+	var seeds [][]byte
+	for _, path := range objs {
+		raw := elfBTF(t, path)
+		seeds = append(seeds, raw, fixupDatasecs(t, path, raw))
+	}
+	return seeds
 }
 
 func TestMain(m *testing.M) {

@@ -16,12 +16,8 @@ func FuzzLoad(f *testing.F) {
 			f.Add(raw)
 		}
 	}
-	if objs, err := buildObjects(); err == nil {
-		for _, path := range objs {
-			raw := elfBTF(f, path)
-			f.Add(raw)
-			f.Add(fixupDatasecs(f, path, raw))
-		}
+	for _, raw := range clangSeeds(f) {
+		f.Add(raw)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		buf := make(log.Buffer, 4096)
