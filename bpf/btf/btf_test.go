@@ -74,6 +74,10 @@ var loadCases = []loadCase{
 		binary.LittleEndian.PutUint32(raw[4:], 32)
 		return raw
 	}, nil, "hdr_len: 32"},
+	{"hdr_len 4", "btf_parse_hdr (partial header copy)", hdr(func(h *linux.BTFHeader) { h.HdrLen = 4 }),
+		linux.EINVAL, "hdr_len: 0\n"},
+	{"hdr_len 6", "btf_parse_hdr (partial header copy)", hdr(func(h *linux.BTFHeader) { h.HdrLen = 6 }),
+		linux.EINVAL, "hdr_len: 6\n"},
 	{"bad magic", "btf_parse_hdr", hdr(func(h *linux.BTFHeader) { h.Magic = 0x9feb }), linux.EINVAL, "Invalid magic"},
 	{"version 2", "btf_parse_hdr", hdr(func(h *linux.BTFHeader) { h.Version = 2 }), linux.ENOTSUPP, "Unsupported version"},
 	{"flags set", "btf_parse_hdr", hdr(func(h *linux.BTFHeader) { h.Flags = 1 }), linux.ENOTSUPP, "Unsupported flags"},

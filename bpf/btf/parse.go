@@ -109,8 +109,8 @@ func (e *env) parseHeader() error {
 	h.TypeLen = binary.LittleEndian.Uint32(raw[12:])
 	h.StrOff = binary.LittleEndian.Uint32(raw[16:])
 	h.StrLen = binary.LittleEndian.Uint32(raw[20:])
-	// A short header keeps the bytes it has: hdr_len itself may be cut.
-	h.HdrLen = hdrLen
+	// Like Linux, only hdr_len bytes are copied: a header shorter than 8
+	// bytes leaves btf->hdr.hdr_len (and so the section base) cut short.
 
 	if e.log.Enabled() {
 		e.log.Printf("magic: 0x%x\n", h.Magic)
