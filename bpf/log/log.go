@@ -95,6 +95,21 @@ func (l *Log) Len() uint32 {
 	return l.used
 }
 
+// Reset forgets the text written after pos, as Linux's bpf_vlog_reset does
+// when the verifier abandons a path it proved safe (at log level 1 only the
+// path that failed stays in the log). Like Linux 6.1, it does nothing once
+// the log is disabled, full or faulted.
+func (l *Log) Reset(pos uint32) {
+	if !l.Enabled() || pos > l.used {
+		return
+	}
+	if _, err := l.sink.WriteAt([]byte{0}, int64(pos)); err != nil {
+		l.faulted = true
+		return
+	}
+	l.used = pos
+}
+
 // Printf formats like fmt.Sprintf and appends the text, cut to what the
 // buffer holds; the buffer stays NUL-terminated.
 func (l *Log) Printf(format string, args ...any) {

@@ -111,3 +111,29 @@ func TestDisabledLogIsSafe(t *testing.T) {
 		t.Error("nil Log is not disabled")
 	}
 }
+
+func TestReset(t *testing.T) {
+	buf := make(Buffer, 256)
+	l, err := New(Level1, 0x1000, 256, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write("kept ")
+	pos := l.Len()
+	l.Write("dropped")
+	l.Reset(pos)
+	l.Write("again")
+	if got := buf.String(); got != "kept again" {
+		t.Errorf("after Reset: %q", got)
+	}
+	l.Reset(l.Len() + 1) // past the end: ignored
+	if got := buf.String(); got != "kept again" {
+		t.Errorf("Reset past the end changed the log: %q", got)
+	}
+	full, _ := New(Level1, 0x1000, 128, make(Buffer, 128))
+	full.Write(strings.Repeat("x", 200))
+	full.Reset(0)
+	if !full.Full() {
+		t.Error("Reset of a full log must do nothing, as in Linux 6.1")
+	}
+}
