@@ -1,0 +1,140 @@
+package maps
+
+import (
+	"encoding/binary"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"hachi/syscall/linux"
+)
+
+// allocWords returns n zeroed 8-byte words after charging them to host.
+// The map keeps the slice for its whole life, so the addresses programs
+// hold stay valid (Go's heap does not move objects).
+func allocWords(host Host, n uint64) ([]uint64, error) {
+	if n > (1<<62)/8 {
+		return nil, linux.ENOMEM
+	}
+	if err := host.ChargeMemory(n * 8); err != nil {
+		return nil, err
+	}
+	return make([]uint64, n), nil
+}
+
+// allocPages returns size bytes (a multiple of PageSize) of zeroed,
+// page-aligned memory, for the parts of maps user space can mmap.
+func allocPages(host Host, size uint64) ([]byte, error) {
+	words, err := allocWords(host, (size+PageSize)/8)
+	if err != nil {
+		return nil, err
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(words)))
+	skip := (PageSize - start%PageSize) % PageSize
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(words)), skip)), size), nil
+}
+
+// wordAt is the 8-byte word at byte offset off of p.
+func wordAt(p unsafe.Pointer, off uintptr) *uint64 { return (*uint64)(unsafe.Add(p, off)) }
+
+// loadTail is the little-endian value of the last len(b) < 8 bytes, as the
+// zero-padded last word of a slot holds them.
+func loadTail(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+// storeTail writes the low len(b) bytes of v into b.
+func storeTail(b []byte, v uint64) {
+	for i := range b {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}
+
+// copyIn stores src into the slot at dst, a word at a time with atomic
+// stores; a partial last word is zero-padded. The slot holds at least
+// round_up(len(src), 8) bytes.
+func copyIn(dst unsafe.Pointer, src []byte) {
+	off := uintptr(0)
+	for len(src) >= 8 {
+		atomic.StoreUint64(wordAt(dst, off), binary.LittleEndian.Uint64(src))
+		src = src[8:]
+		off += 8
+	}
+	if len(src) > 0 {
+		atomic.StoreUint64(wordAt(dst, off), loadTail(src))
+	}
+}
+
+// copyOut loads len(dst) bytes of the slot at src into dst with atomic
+// word loads.
+func copyOut(dst []byte, src unsafe.Pointer) {
+	off := uintptr(0)
+	for len(dst) >= 8 {
+		binary.LittleEndian.PutUint64(dst, atomic.LoadUint64(wordAt(src, off)))
+		dst = dst[8:]
+		off += 8
+	}
+	if len(dst) > 0 {
+		storeTail(dst, atomic.LoadUint64(wordAt(src, off)))
+	}
+}
+
+// zeroSlot clears size bytes (a multiple of 8) of the slot at p.
+func zeroSlot(p unsafe.Pointer, size uintptr) {
+	for off := uintptr(0); off < size; off += 8 {
+		atomic.StoreUint64(wordAt(p, off), 0)
+	}
+}
+
+// copySlot copies size bytes (a multiple of 8) between slots.
+func copySlot(dst, src unsafe.Pointer, size uintptr) {
+	for off := uintptr(0); off < size; off += 8 {
+		atomic.StoreUint64(wordAt(dst, off), atomic.LoadUint64(wordAt(src, off)))
+	}
+}
+
+// spinLock is a raw spinlock that remembers which CPU holds it. A program
+// that finds the lock held by its own CPU has interrupted the holder and
+// would spin forever: it gets EBUSY instead, as Linux's htab_lock_bucket
+// does with its per-CPU map_locked counters and the queue and ring buffer
+// maps with trylock in NMI context. The syscall side (cpu < 0) does not
+// know its CPU and never gets EBUSY.
+type spinLock struct {
+	owner atomic.Int32
+}
+
+// syscallOwner marks the lock held by the syscall side.
+const syscallOwner = -1
+
+func lockOwner(cpu int) int32 {
+	if cpu < 0 {
+		return syscallOwner
+	}
+	return int32(cpu) + 1
+}
+
+// lock takes l for cpu, or returns EBUSY if cpu already holds it.
+func (l *spinLock) lock(cpu int) error {
+	me := lockOwner(cpu)
+	for spins := 1; ; spins++ {
+		if l.owner.CompareAndSwap(0, me) {
+			return nil
+		}
+		if cpu >= 0 && l.owner.Load() == me {
+			return linux.EBUSY
+		}
+		if spins%64 == 0 {
+			// On the host a simulated CPU is a goroutine that may have
+			// been preempted while holding the lock: let it run.
+			runtime.Gosched()
+		}
+	}
+}
+
+// unlock releases l.
+func (l *spinLock) unlock() { l.owner.Store(0) }
