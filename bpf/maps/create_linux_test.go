@@ -69,7 +69,7 @@ func TestCreateMatchesLinux(t *testing.T) {
 		{Spec{Type: linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 4},
 			[][]variation{keySizes(8), valueSizes(8), entries(0), flagVars}},
 		{Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4},
-			[][]variation{keySizes(0, 1, 3, 300), hashValues, entries(0, 1 << 28, 1<<28 + 1), flagVars}},
+			[][]variation{keySizes(0, 1, 3, 300), hashValues, entries(0, 1<<28, 1<<28+1), flagVars}},
 		{Spec{Type: linux.BPF_MAP_TYPE_PERCPU_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4},
 			[][]variation{keySizes(0, 5), hashValues, entries(0), flagVars}},
 		{Spec{Type: linux.BPF_MAP_TYPE_LRU_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4},

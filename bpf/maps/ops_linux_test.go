@@ -33,7 +33,9 @@ func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 // lpmKey is a bpf_lpm_trie_key with prefix length n and data.
-func lpmKey(n uint32, data ...byte) []byte { return append(binary.NativeEndian.AppendUint32(nil, n), data...) }
+func lpmKey(n uint32, data ...byte) []byte {
+	return append(binary.NativeEndian.AppendUint32(nil, n), data...)
+}
 
 // runOp runs o on m; the output is the value or next key read.
 func runOp(m sysMap, o op, valueSize, keySize int) (linux.Errno, []byte) {
