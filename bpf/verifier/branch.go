@@ -75,7 +75,9 @@ func branchTaken(a, b *reg, jop isa.JumpOp, is32 bool) int {
 		if a.typ == scalarValue {
 			ptr, other = b, a
 		}
-		if is32 || ptr.typ == scalarValue || ptr.mayBeNull() || !other.isNull() {
+		// Linux's reg_not_null: only these pointers are known not to be 0.
+		notNull := ptr.typ == ptrToMapValue || ptr.typ == ptrToMapKey || ptr.typ == ptrToMem
+		if is32 || !notNull || ptr.mayBeNull() || !other.isNull() {
 			return -1
 		}
 		switch jop {

@@ -3,6 +3,7 @@ package verifier
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"hachi/bpf/isa"
@@ -45,7 +46,7 @@ func (e *env) checkHelperCall(ins isa.Instruction) (done bool, err error) {
 		return false, e.fail(linux.EINVAL, "program of this type cannot use helper %s#%d", helperName(id), id)
 	}
 	if id != int32(linux.BPF_FUNC_tail_call) && (int(id) >= len(e.opts.Helpers) || e.opts.Helpers[id] == nil) {
-		return false, e.fail(linux.EINVAL, "program of this type cannot use helper %s#%d", p.Name, id)
+		return false, e.fail(linux.EINVAL, "program of this type cannot use helper %s#%d", helperName(id), id)
 	}
 	if p.GPLOnly && !e.opts.GPL {
 		return false, e.fail(linux.EINVAL, "cannot call GPL-restricted function from non-GPL compatible program")
@@ -314,7 +315,7 @@ func (e *env) helperMemAccess(regno isa.Register, r *reg, size int64, write, zer
 		if zeroOK {
 			return nil
 		}
-		return e.fail(linux.EACCES, "R%d invalid zero-sized read", regno)
+		return e.fail(linux.EACCES, "invalid zero-sized read")
 	}
 	kind := accessRead
 	if write {
@@ -409,40 +410,62 @@ func (e *env) checkConstStr(regno isa.Register, r *reg) error {
 	return nil
 }
 
-// checkMapCompat checks that the map and the helper go together
-// (check_map_func_compatibility), both ways.
+// helperMaps are the map types some helpers require.
+var helperMaps = map[linux.BPFFuncID][]linux.BPFMapType{
+	linux.BPF_FUNC_tail_call:             {linux.BPF_MAP_TYPE_PROG_ARRAY},
+	linux.BPF_FUNC_perf_event_read:       {linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+	linux.BPF_FUNC_perf_event_output:     {linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+	linux.BPF_FUNC_perf_event_read_value: {linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+	linux.BPF_FUNC_skb_output:            {linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+	linux.BPF_FUNC_xdp_output:            {linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+	linux.BPF_FUNC_ringbuf_output:        {linux.BPF_MAP_TYPE_RINGBUF},
+	linux.BPF_FUNC_ringbuf_reserve:       {linux.BPF_MAP_TYPE_RINGBUF},
+	linux.BPF_FUNC_ringbuf_query:         {linux.BPF_MAP_TYPE_RINGBUF},
+	linux.BPF_FUNC_get_stackid:           {linux.BPF_MAP_TYPE_STACK_TRACE},
+	linux.BPF_FUNC_map_peek_elem:         {linux.BPF_MAP_TYPE_QUEUE, linux.BPF_MAP_TYPE_STACK, linux.BPF_MAP_TYPE_BLOOM_FILTER},
+	linux.BPF_FUNC_map_pop_elem:          {linux.BPF_MAP_TYPE_QUEUE, linux.BPF_MAP_TYPE_STACK},
+	linux.BPF_FUNC_map_push_elem:         {linux.BPF_MAP_TYPE_QUEUE, linux.BPF_MAP_TYPE_STACK, linux.BPF_MAP_TYPE_BLOOM_FILTER},
+	linux.BPF_FUNC_redirect_map: {linux.BPF_MAP_TYPE_DEVMAP, linux.BPF_MAP_TYPE_DEVMAP_HASH,
+		linux.BPF_MAP_TYPE_CPUMAP, linux.BPF_MAP_TYPE_XSKMAP},
+	linux.BPF_FUNC_map_lookup_percpu_elem: {linux.BPF_MAP_TYPE_PERCPU_ARRAY, linux.BPF_MAP_TYPE_PERCPU_HASH,
+		linux.BPF_MAP_TYPE_LRU_PERCPU_HASH},
+}
+
+// mapHelpers are the helpers some map types allow (the other direction).
+var mapHelpers = map[linux.BPFMapType][]linux.BPFFuncID{
+	linux.BPF_MAP_TYPE_PROG_ARRAY: {linux.BPF_FUNC_tail_call},
+	linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY: {linux.BPF_FUNC_perf_event_read, linux.BPF_FUNC_perf_event_output,
+		linux.BPF_FUNC_perf_event_read_value, linux.BPF_FUNC_skb_output, linux.BPF_FUNC_xdp_output},
+	linux.BPF_MAP_TYPE_RINGBUF: {linux.BPF_FUNC_ringbuf_output, linux.BPF_FUNC_ringbuf_reserve,
+		linux.BPF_FUNC_ringbuf_query},
+	linux.BPF_MAP_TYPE_STACK_TRACE:  {linux.BPF_FUNC_get_stackid},
+	linux.BPF_MAP_TYPE_QUEUE:        {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_pop_elem, linux.BPF_FUNC_map_push_elem},
+	linux.BPF_MAP_TYPE_STACK:        {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_pop_elem, linux.BPF_FUNC_map_push_elem},
+	linux.BPF_MAP_TYPE_BLOOM_FILTER: {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_push_elem},
+}
+
+// forEachMaps are the maps bpf_for_each_map_elem can walk (those with
+// map_for_each_callback).
+var forEachMaps = []linux.BPFMapType{linux.BPF_MAP_TYPE_HASH, linux.BPF_MAP_TYPE_LRU_HASH,
+	linux.BPF_MAP_TYPE_ARRAY, linux.BPF_MAP_TYPE_PERCPU_HASH, linux.BPF_MAP_TYPE_LRU_PERCPU_HASH,
+	linux.BPF_MAP_TYPE_PERCPU_ARRAY}
+
+// checkMapCompat checks that the map and the helper go together, both ways
+// (check_map_func_compatibility).
 func (e *env) checkMapCompat(id int32, p *HelperProto, m *Map) error {
 	if m == nil {
 		return nil
 	}
 	fail := func() error {
-		return e.fail(linux.EINVAL, "cannot pass map_type %d into func %s#%d", m.Type, p.Name, id)
+		return e.fail(linux.EINVAL, "cannot pass map_type %d into func %s#%d", m.Type, helperName(id), id)
 	}
-	if len(p.MapTypes) > 0 {
-		ok := false
-		for _, t := range p.MapTypes {
-			ok = ok || linux.BPFMapType(t) == m.Type
-		}
-		if !ok {
-			return fail()
-		}
+	if p.Callback == CallbackForEachMap && !slices.Contains(forEachMaps, m.Type) {
+		return e.fail(linux.ENOTSUPP, "callback function not allowed for map")
 	}
-	// Maps only some helpers may use.
-	only := map[linux.BPFMapType][]linux.BPFFuncID{
-		linux.BPF_MAP_TYPE_PROG_ARRAY:       {linux.BPF_FUNC_tail_call},
-		linux.BPF_MAP_TYPE_PERF_EVENT_ARRAY: {linux.BPF_FUNC_perf_event_read, linux.BPF_FUNC_perf_event_output, linux.BPF_FUNC_perf_event_read_value, linux.BPF_FUNC_skb_output, linux.BPF_FUNC_xdp_output},
-		linux.BPF_MAP_TYPE_RINGBUF:          {linux.BPF_FUNC_ringbuf_output, linux.BPF_FUNC_ringbuf_reserve, linux.BPF_FUNC_ringbuf_query},
-		linux.BPF_MAP_TYPE_STACK_TRACE:      {linux.BPF_FUNC_get_stackid},
-		linux.BPF_MAP_TYPE_QUEUE:            {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_pop_elem, linux.BPF_FUNC_map_push_elem},
-		linux.BPF_MAP_TYPE_STACK:            {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_pop_elem, linux.BPF_FUNC_map_push_elem},
-		linux.BPF_MAP_TYPE_BLOOM_FILTER:     {linux.BPF_FUNC_map_peek_elem, linux.BPF_FUNC_map_push_elem},
+	if want, ok := helperMaps[linux.BPFFuncID(id)]; ok && !slices.Contains(want, m.Type) {
+		return fail()
 	}
-	if allowed, ok := only[m.Type]; ok {
-		for _, h := range allowed {
-			if int32(h) == id {
-				return nil
-			}
-		}
+	if allowed, ok := mapHelpers[m.Type]; ok && !slices.Contains(allowed, linux.BPFFuncID(id)) {
 		return fail()
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"hachi/bpf/asm"
-	"hachi/bpf/isa"
 	"hachi/bpf/vm"
 	"hachi/syscall/linux"
 )
@@ -98,5 +97,3 @@ func TestConformanceSuite(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d refused as Linux refuses them", accepted, refused)
 }
-
-var _ = isa.R0

@@ -33,7 +33,7 @@ const ProgTypeMemory linux.BPFProgType = 0x7fff_0001
 
 // Limits of context layouts (include/linux/trace_events.h, bpf.h).
 const (
-	perfMaxTraceSize = 2048 // PERF_MAX_TRACE_SIZE: largest tracepoint record
+	perfMaxTraceSize = 8192 // PERF_MAX_TRACE_SIZE (8192 since Linux 6.4): largest tracepoint record
 	maxBPFFuncArgs   = 12   // MAX_BPF_FUNC_ARGS: u64 arguments of a raw tracepoint
 )
 

@@ -431,6 +431,12 @@ func (e *env) checkStore(ins isa.Instruction, op isa.Op) error {
 		if err != nil {
 			return err
 		}
+		if dst.typ == ptrToStack && info.Width() == slotSize && src.typ == scalarValue && src.id == 0 && !src.isConst() {
+			// The register and its spill are tied, so that a bound learnt
+			// on one holds for the other (Linux 6.8's
+			// assign_scalar_id_before_mov on spills).
+			src.id = e.newID()
+		}
 		value = *src
 	}
 	if op >= isa.OpStoreReleaseB && op <= isa.OpStoreReleaseDW && (dst.typ == ptrToCtx || dst.isPacket()) {

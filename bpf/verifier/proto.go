@@ -79,7 +79,4 @@ type HelperProto struct {
 	// ChangesPacket: the helper may move or resize the packet, so every
 	// packet pointer is invalid afterwards (bpf_helper_changes_pkt_data).
 	ChangesPacket bool
-	// MapTypes, when set, are the map types the ArgConstMapPtr argument
-	// may be (check_map_func_compatibility).
-	MapTypes []uint32
 }
