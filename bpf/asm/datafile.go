@@ -13,11 +13,16 @@ import (
 // form `-- NAME` start sections, lines starting with `#` before the first
 // section are comments.
 type DataFile struct {
-	Asm       string            // `-- asm`: assembly text
-	Raw       []isa.Instruction // `-- raw`: bytecode
-	Mem       []byte            // `-- mem`: memory handed to the program in r1 (length in r2)
-	Result    uint64            // `-- result`: expected r0
-	Error     string            // `-- error`: expected failure
+	Asm    string            // `-- asm`: assembly text
+	Raw    []isa.Instruction // `-- raw`: bytecode
+	Mem    []byte            // `-- mem`: memory handed to the program in r1 (length in r2)
+	Result uint64            // `-- result`: expected r0
+	Error  string            // `-- error`: expected failure
+	// Linux is this project's extension: how the host kernel fares with
+	// the program, for tests that compare with it. Empty: it returns the
+	// same result; "refuses: TEXT": its verifier refuses it with TEXT in
+	// the log; "skip: REASON": not comparable.
+	Linux     string
 	HasAsm    bool
 	HasRaw    bool
 	HasMem    bool
@@ -33,7 +38,7 @@ var ErrDataFile = errors.New("bad test file")
 // suite) carry nothing a runner needs.
 var sectionNames = map[string]bool{
 	"asm": true, "raw": true, "mem": true, "result": true, "error": true,
-	"c": true, "no register offset": true,
+	"c": true, "no register offset": true, "linux": true,
 }
 
 // ParseDataFile reads a `.data` test. It refuses sections it does not know
@@ -42,7 +47,7 @@ var sectionNames = map[string]bool{
 func ParseDataFile(text string) (*DataFile, error) {
 	d := &DataFile{}
 	section := ""
-	var asm, raw, mem, result, errText []string
+	var asm, raw, mem, result, errText, linux []string
 	for n, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		if name, ok := strings.CutPrefix(line, "-- "); ok || line == "--" {
 			name = strings.TrimSpace(name)
@@ -77,6 +82,10 @@ func ParseDataFile(text string) (*DataFile, error) {
 			if t := strings.TrimSpace(line); t != "" {
 				errText = append(errText, t)
 			}
+		case "linux":
+			if t := strings.TrimSpace(line); t != "" {
+				linux = append(linux, t)
+			}
 		}
 	}
 	if !d.HasAsm && !d.HasRaw {
@@ -87,6 +96,7 @@ func ParseDataFile(text string) (*DataFile, error) {
 	}
 	d.Asm = strings.Join(asm, "\n")
 	d.Error = strings.Join(errText, "\n")
+	d.Linux = strings.Join(linux, " ")
 	var err error
 	if d.Mem, err = ParseHex(strings.Join(mem, " ")); err != nil {
 		return nil, fmt.Errorf("%w: mem: %v", ErrDataFile, err)

@@ -120,22 +120,23 @@ func (e *Env) Map(v uint64) *MapHandle {
 // Call runs a function of the running program as a callback, in a new
 // frame, with r1-r5 set to the arguments, and returns its r0: how helpers
 // like bpf_loop (181) and bpf_for_each_map_elem (164) call the function a
-// program gave them (fn is what `lddw rX, func L` loaded). If fn is not a
-// function of the program, or the callback faults, Call returns 0 and the
-// run ends with that fault as soon as the helper returns.
-func (e *Env) Call(fn, r1, r2, r3, r4, r5 uint64) uint64 {
+// program gave them (fn is what `lddw rX, func L` loaded). ok is false if
+// fn is not a function of the program, or the callback (or an earlier one)
+// faulted: the helper must then return at once, and the run ends with the
+// fault.
+func (e *Env) Call(fn, r1, r2, r3, r4, r5 uint64) (r0 uint64, ok bool) {
 	p := e.prog
 	if e.fault != nil || p == nil {
-		return 0
+		return 0, false
 	}
 	f, ok := p.image.function(fn)
 	if !ok {
 		e.fault = fmt.Errorf("%w: callback %#x is not a function of the program", ErrBadPointer, fn)
-		return 0
+		return 0, false
 	}
 	if e.depth+1 >= MaxCallFrames {
 		e.fault = fmt.Errorf("%w: callback needs a frame beyond %d", ErrCallDepth, MaxCallFrames)
-		return 0
+		return 0, false
 	}
 	e.depth++
 	r0, err := e.exec(p, f.entry, r1, r2, r3, r4, r5, isa.CallerSaved)
@@ -143,9 +144,9 @@ func (e *Env) Call(fn, r1, r2, r3, r4, r5 uint64) uint64 {
 	e.prog = p
 	if err != nil {
 		e.fault = err
-		return 0
+		return 0, false
 	}
-	return r0
+	return r0, true
 }
 
 // check is the checked mode's test of a memory access: it must lie inside

@@ -28,7 +28,6 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 	r[1], r[2], r[3], r[4], r[5] = r1, r2, r3, r4, r5
 	base := e.depth
 	r[10] = e.stackTop() - uint64(base)*StackSize
-	code := unsafe.Pointer(unsafe.SliceData(p.image.code))
 	budget := uint32(MayGotoBudget)
 	limit := e.StepLimit
 	if limit == 0 {
@@ -36,381 +35,506 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 	}
 	target := 0
 	for {
-		in := (*slot)(unsafe.Add(code, uintptr(pc)*unsafe.Sizeof(slot{})))
-		if checking {
-			if e.steps++; e.steps > limit {
-				return 0, fail(pc, ErrStepLimit)
+		// The code of the running program: it changes only on the slow
+		// path, so the hot loop below carries nothing but pc and r.
+		code := unsafe.Pointer(unsafe.SliceData(p.image.code))
+		var in *slot
+		for {
+			in = (*slot)(unsafe.Add(code, uintptr(pc)*unsafe.Sizeof(slot{})))
+			if checking {
+				if e.steps++; e.steps > limit {
+					return 0, fail(pc, ErrStepLimit)
+				}
+				m := p.image.meta[pc]
+				if missing := m.reads &^ init; missing != 0 {
+					return 0, fail(pc, uninit(missing))
+				}
+				init |= m.writes
 			}
-			m := p.image.meta[pc]
-			if missing := m.reads &^ init; missing != 0 {
-				return 0, fail(pc, uninit(missing))
+			pc++
+			switch in.op {
+			case isa.OpAdd32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) + uint32(in.imm))
+			case isa.OpAdd32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) + uint32(r[in.src&15]))
+			case isa.OpSub32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) - uint32(in.imm))
+			case isa.OpSub32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) - uint32(r[in.src&15]))
+			case isa.OpMul32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) * uint32(in.imm))
+			case isa.OpMul32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) * uint32(r[in.src&15]))
+			case isa.OpDiv32Imm:
+				d := in.dst & 15
+				r[d] = uint64(div32(uint32(r[d]), uint32(in.imm)))
+			case isa.OpDiv32Reg:
+				d := in.dst & 15
+				r[d] = uint64(div32(uint32(r[d]), uint32(r[in.src&15])))
+			case isa.OpSDiv32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(in.imm))))
+			case isa.OpSDiv32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(r[in.src&15]))))
+			case isa.OpOr32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) | uint32(in.imm))
+			case isa.OpOr32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) | uint32(r[in.src&15]))
+			case isa.OpAnd32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) & uint32(in.imm))
+			case isa.OpAnd32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) & uint32(r[in.src&15]))
+			case isa.OpLsh32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) << (in.imm & 31))
+			case isa.OpLsh32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) << (r[in.src&15] & 31))
+			case isa.OpRsh32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) >> (in.imm & 31))
+			case isa.OpRsh32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) >> (r[in.src&15] & 31))
+			case isa.OpNeg32:
+				d := in.dst & 15
+				r[d] = uint64(-uint32(r[d]))
+			case isa.OpMod32Imm:
+				d := in.dst & 15
+				r[d] = uint64(mod32(uint32(r[d]), uint32(in.imm)))
+			case isa.OpMod32Reg:
+				d := in.dst & 15
+				r[d] = uint64(mod32(uint32(r[d]), uint32(r[in.src&15])))
+			case isa.OpSMod32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(smod32(int32(r[d]), int32(in.imm))))
+			case isa.OpSMod32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(smod32(int32(r[d]), int32(r[in.src&15]))))
+			case isa.OpXor32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) ^ uint32(in.imm))
+			case isa.OpXor32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]) ^ uint32(r[in.src&15]))
+			case isa.OpMov32Imm:
+				r[in.dst&15] = uint64(uint32(in.imm))
+			case isa.OpMov32Reg:
+				r[in.dst&15] = uint64(uint32(r[in.src&15]))
+			case isa.OpMovSX8To32:
+				r[in.dst&15] = uint64(uint32(int32(int8(r[in.src&15]))))
+			case isa.OpMovSX16To32:
+				r[in.dst&15] = uint64(uint32(int32(int16(r[in.src&15]))))
+			case isa.OpArsh32Imm:
+				d := in.dst & 15
+				r[d] = uint64(uint32(int32(r[d]) >> (in.imm & 31)))
+			case isa.OpArsh32Reg:
+				d := in.dst & 15
+				r[d] = uint64(uint32(int32(r[d]) >> (r[in.src&15] & 31)))
+			case isa.OpLE16:
+				d := in.dst & 15
+				r[d] = uint64(uint16(r[d]))
+			case isa.OpLE32:
+				d := in.dst & 15
+				r[d] = uint64(uint32(r[d]))
+			case isa.OpLE64:
+				// Little endian on a little-endian host: nothing to do.
+			case isa.OpBE16, isa.OpBswap16:
+				d := in.dst & 15
+				r[d] = uint64(bits.ReverseBytes16(uint16(r[d])))
+			case isa.OpBE32, isa.OpBswap32:
+				d := in.dst & 15
+				r[d] = uint64(bits.ReverseBytes32(uint32(r[d])))
+			case isa.OpBE64, isa.OpBswap64:
+				d := in.dst & 15
+				r[d] = bits.ReverseBytes64(r[d])
+
+			case isa.OpAdd64Imm:
+				r[in.dst&15] += in.imm
+			case isa.OpAdd64Reg:
+				r[in.dst&15] += r[in.src&15]
+			case isa.OpSub64Imm:
+				r[in.dst&15] -= in.imm
+			case isa.OpSub64Reg:
+				r[in.dst&15] -= r[in.src&15]
+			case isa.OpMul64Imm:
+				r[in.dst&15] *= in.imm
+			case isa.OpMul64Reg:
+				r[in.dst&15] *= r[in.src&15]
+			case isa.OpDiv64Imm:
+				d := in.dst & 15
+				r[d] = div64(r[d], in.imm)
+			case isa.OpDiv64Reg:
+				d := in.dst & 15
+				r[d] = div64(r[d], r[in.src&15])
+			case isa.OpSDiv64Imm:
+				d := in.dst & 15
+				r[d] = uint64(sdiv64(int64(r[d]), int64(in.imm)))
+			case isa.OpSDiv64Reg:
+				d := in.dst & 15
+				r[d] = uint64(sdiv64(int64(r[d]), int64(r[in.src&15])))
+			case isa.OpOr64Imm:
+				r[in.dst&15] |= in.imm
+			case isa.OpOr64Reg:
+				r[in.dst&15] |= r[in.src&15]
+			case isa.OpAnd64Imm:
+				r[in.dst&15] &= in.imm
+			case isa.OpAnd64Reg:
+				r[in.dst&15] &= r[in.src&15]
+			case isa.OpLsh64Imm:
+				r[in.dst&15] <<= in.imm & 63
+			case isa.OpLsh64Reg:
+				r[in.dst&15] <<= r[in.src&15] & 63
+			case isa.OpRsh64Imm:
+				r[in.dst&15] >>= in.imm & 63
+			case isa.OpRsh64Reg:
+				r[in.dst&15] >>= r[in.src&15] & 63
+			case isa.OpNeg64:
+				d := in.dst & 15
+				r[d] = -r[d]
+			case isa.OpMod64Imm:
+				d := in.dst & 15
+				r[d] = mod64(r[d], in.imm)
+			case isa.OpMod64Reg:
+				d := in.dst & 15
+				r[d] = mod64(r[d], r[in.src&15])
+			case isa.OpSMod64Imm:
+				d := in.dst & 15
+				r[d] = uint64(smod64(int64(r[d]), int64(in.imm)))
+			case isa.OpSMod64Reg:
+				d := in.dst & 15
+				r[d] = uint64(smod64(int64(r[d]), int64(r[in.src&15])))
+			case isa.OpXor64Imm:
+				r[in.dst&15] ^= in.imm
+			case isa.OpXor64Reg:
+				r[in.dst&15] ^= r[in.src&15]
+			case isa.OpMov64Imm:
+				r[in.dst&15] = in.imm
+			case isa.OpMov64Reg:
+				r[in.dst&15] = r[in.src&15]
+			case isa.OpMovSX8To64:
+				r[in.dst&15] = uint64(int64(int8(r[in.src&15])))
+			case isa.OpMovSX16To64:
+				r[in.dst&15] = uint64(int64(int16(r[in.src&15])))
+			case isa.OpMovSX32To64:
+				r[in.dst&15] = uint64(int64(int32(r[in.src&15])))
+			case isa.OpArsh64Imm:
+				d := in.dst & 15
+				r[d] = uint64(int64(r[d]) >> (in.imm & 63))
+			case isa.OpArsh64Reg:
+				d := in.dst & 15
+				r[d] = uint64(int64(r[d]) >> (r[in.src&15] & 63))
+
+			case isa.OpJA, isa.OpJA32:
+				pc += int(in.off)
+			case isa.OpJEqImm:
+				if r[in.dst&15] == in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJEqReg:
+				if r[in.dst&15] == r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJGTImm:
+				if r[in.dst&15] > in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJGTReg:
+				if r[in.dst&15] > r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJGEImm:
+				if r[in.dst&15] >= in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJGEReg:
+				if r[in.dst&15] >= r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJSetImm:
+				if r[in.dst&15]&in.imm != 0 {
+					pc += int(in.off)
+				}
+			case isa.OpJSetReg:
+				if r[in.dst&15]&r[in.src&15] != 0 {
+					pc += int(in.off)
+				}
+			case isa.OpJNEImm:
+				if r[in.dst&15] != in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJNEReg:
+				if r[in.dst&15] != r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJSGTImm:
+				if int64(r[in.dst&15]) > int64(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGTReg:
+				if int64(r[in.dst&15]) > int64(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGEImm:
+				if int64(r[in.dst&15]) >= int64(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGEReg:
+				if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJLTImm:
+				if r[in.dst&15] < in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJLTReg:
+				if r[in.dst&15] < r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJLEImm:
+				if r[in.dst&15] <= in.imm {
+					pc += int(in.off)
+				}
+			case isa.OpJLEReg:
+				if r[in.dst&15] <= r[in.src&15] {
+					pc += int(in.off)
+				}
+			case isa.OpJSLTImm:
+				if int64(r[in.dst&15]) < int64(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLTReg:
+				if int64(r[in.dst&15]) < int64(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLEImm:
+				if int64(r[in.dst&15]) <= int64(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLEReg:
+				if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
+					pc += int(in.off)
+				}
+
+			case isa.OpJEq32Imm:
+				if uint32(r[in.dst&15]) == uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJEq32Reg:
+				if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJGT32Imm:
+				if uint32(r[in.dst&15]) > uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJGT32Reg:
+				if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJGE32Imm:
+				if uint32(r[in.dst&15]) >= uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJGE32Reg:
+				if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSet32Imm:
+				if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
+					pc += int(in.off)
+				}
+			case isa.OpJSet32Reg:
+				if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
+					pc += int(in.off)
+				}
+			case isa.OpJNE32Imm:
+				if uint32(r[in.dst&15]) != uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJNE32Reg:
+				if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGT32Imm:
+				if int32(r[in.dst&15]) > int32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGT32Reg:
+				if int32(r[in.dst&15]) > int32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGE32Imm:
+				if int32(r[in.dst&15]) >= int32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSGE32Reg:
+				if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJLT32Imm:
+				if uint32(r[in.dst&15]) < uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJLT32Reg:
+				if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJLE32Imm:
+				if uint32(r[in.dst&15]) <= uint32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJLE32Reg:
+				if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLT32Imm:
+				if int32(r[in.dst&15]) < int32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLT32Reg:
+				if int32(r[in.dst&15]) < int32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLE32Imm:
+				if int32(r[in.dst&15]) <= int32(in.imm) {
+					pc += int(in.off)
+				}
+			case isa.OpJSLE32Reg:
+				if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
+					pc += int(in.off)
+				}
+			case isa.OpLoadImm64, isa.OpLoadMapFD, isa.OpLoadMapValue, isa.OpLoadBTFID,
+				isa.OpLoadFunc, isa.OpLoadMapIdx, isa.OpLoadMapIdxValue:
+				r[in.dst&15] = in.imm
+				pc++
+			case isa.OpLdxB:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 1, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = load8(a)
+			case isa.OpLdxH:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 2, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = load16(a)
+			case isa.OpLdxW:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 4, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = load32(a)
+			case isa.OpLdxDW:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 8, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = load64(a)
+			case isa.OpLdxSB:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 1, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = uint64(int64(int8(load8(a))))
+			case isa.OpLdxSH:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 2, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = uint64(int64(int16(load16(a))))
+			case isa.OpLdxSW:
+				a := r[in.src&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 4, false); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[in.dst&15] = uint64(int64(int32(load32(a))))
+
+			case isa.OpStB, isa.OpStxB:
+				a := r[in.dst&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 1, true); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				v := in.imm
+				if in.op == isa.OpStxB {
+					v = r[in.src&15]
+				}
+				store8(a, v)
+			case isa.OpStH, isa.OpStxH:
+				a := r[in.dst&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 2, true); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				v := in.imm
+				if in.op == isa.OpStxH {
+					v = r[in.src&15]
+				}
+				store16(a, v)
+			case isa.OpStW, isa.OpStxW:
+				a := r[in.dst&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 4, true); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				v := in.imm
+				if in.op == isa.OpStxW {
+					v = r[in.src&15]
+				}
+				store32(a, v)
+			case isa.OpStDW, isa.OpStxDW:
+				a := r[in.dst&15] + uint64(int64(in.off))
+				if checking {
+					if err := e.check(a, 8, true); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				v := in.imm
+				if in.op == isa.OpStxDW {
+					v = r[in.src&15]
+				}
+				store64(a, v)
+
+			default:
+				goto slow
 			}
-			init |= m.writes
 		}
-		pc++
+
+	slow:
+		// Instructions that call functions, change frames or programs, or
+		// are rare: kept out of the hot loop so that its registers never
+		// have to be saved around a call.
 		switch in.op {
-		case isa.OpAdd32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) + uint32(in.imm))
-		case isa.OpAdd32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) + uint32(r[in.src&15]))
-		case isa.OpSub32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) - uint32(in.imm))
-		case isa.OpSub32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) - uint32(r[in.src&15]))
-		case isa.OpMul32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) * uint32(in.imm))
-		case isa.OpMul32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) * uint32(r[in.src&15]))
-		case isa.OpDiv32Imm:
-			d := in.dst & 15
-			r[d] = uint64(div32(uint32(r[d]), uint32(in.imm)))
-		case isa.OpDiv32Reg:
-			d := in.dst & 15
-			r[d] = uint64(div32(uint32(r[d]), uint32(r[in.src&15])))
-		case isa.OpSDiv32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(in.imm))))
-		case isa.OpSDiv32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(r[in.src&15]))))
-		case isa.OpOr32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) | uint32(in.imm))
-		case isa.OpOr32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) | uint32(r[in.src&15]))
-		case isa.OpAnd32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) & uint32(in.imm))
-		case isa.OpAnd32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) & uint32(r[in.src&15]))
-		case isa.OpLsh32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) << (in.imm & 31))
-		case isa.OpLsh32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) << (r[in.src&15] & 31))
-		case isa.OpRsh32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) >> (in.imm & 31))
-		case isa.OpRsh32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) >> (r[in.src&15] & 31))
-		case isa.OpNeg32:
-			d := in.dst & 15
-			r[d] = uint64(-uint32(r[d]))
-		case isa.OpMod32Imm:
-			d := in.dst & 15
-			r[d] = uint64(mod32(uint32(r[d]), uint32(in.imm)))
-		case isa.OpMod32Reg:
-			d := in.dst & 15
-			r[d] = uint64(mod32(uint32(r[d]), uint32(r[in.src&15])))
-		case isa.OpSMod32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(smod32(int32(r[d]), int32(in.imm))))
-		case isa.OpSMod32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(smod32(int32(r[d]), int32(r[in.src&15]))))
-		case isa.OpXor32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) ^ uint32(in.imm))
-		case isa.OpXor32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]) ^ uint32(r[in.src&15]))
-		case isa.OpMov32Imm:
-			r[in.dst&15] = uint64(uint32(in.imm))
-		case isa.OpMov32Reg:
-			r[in.dst&15] = uint64(uint32(r[in.src&15]))
-		case isa.OpMovSX8To32:
-			r[in.dst&15] = uint64(uint32(int32(int8(r[in.src&15]))))
-		case isa.OpMovSX16To32:
-			r[in.dst&15] = uint64(uint32(int32(int16(r[in.src&15]))))
-		case isa.OpArsh32Imm:
-			d := in.dst & 15
-			r[d] = uint64(uint32(int32(r[d]) >> (in.imm & 31)))
-		case isa.OpArsh32Reg:
-			d := in.dst & 15
-			r[d] = uint64(uint32(int32(r[d]) >> (r[in.src&15] & 31)))
-		case isa.OpLE16:
-			d := in.dst & 15
-			r[d] = uint64(uint16(r[d]))
-		case isa.OpLE32:
-			d := in.dst & 15
-			r[d] = uint64(uint32(r[d]))
-		case isa.OpLE64:
-			// Little endian on a little-endian host: nothing to do.
-		case isa.OpBE16, isa.OpBswap16:
-			d := in.dst & 15
-			r[d] = uint64(bits.ReverseBytes16(uint16(r[d])))
-		case isa.OpBE32, isa.OpBswap32:
-			d := in.dst & 15
-			r[d] = uint64(bits.ReverseBytes32(uint32(r[d])))
-		case isa.OpBE64, isa.OpBswap64:
-			d := in.dst & 15
-			r[d] = bits.ReverseBytes64(r[d])
-
-		case isa.OpAdd64Imm:
-			r[in.dst&15] += in.imm
-		case isa.OpAdd64Reg:
-			r[in.dst&15] += r[in.src&15]
-		case isa.OpSub64Imm:
-			r[in.dst&15] -= in.imm
-		case isa.OpSub64Reg:
-			r[in.dst&15] -= r[in.src&15]
-		case isa.OpMul64Imm:
-			r[in.dst&15] *= in.imm
-		case isa.OpMul64Reg:
-			r[in.dst&15] *= r[in.src&15]
-		case isa.OpDiv64Imm:
-			d := in.dst & 15
-			r[d] = div64(r[d], in.imm)
-		case isa.OpDiv64Reg:
-			d := in.dst & 15
-			r[d] = div64(r[d], r[in.src&15])
-		case isa.OpSDiv64Imm:
-			d := in.dst & 15
-			r[d] = uint64(sdiv64(int64(r[d]), int64(in.imm)))
-		case isa.OpSDiv64Reg:
-			d := in.dst & 15
-			r[d] = uint64(sdiv64(int64(r[d]), int64(r[in.src&15])))
-		case isa.OpOr64Imm:
-			r[in.dst&15] |= in.imm
-		case isa.OpOr64Reg:
-			r[in.dst&15] |= r[in.src&15]
-		case isa.OpAnd64Imm:
-			r[in.dst&15] &= in.imm
-		case isa.OpAnd64Reg:
-			r[in.dst&15] &= r[in.src&15]
-		case isa.OpLsh64Imm:
-			r[in.dst&15] <<= in.imm & 63
-		case isa.OpLsh64Reg:
-			r[in.dst&15] <<= r[in.src&15] & 63
-		case isa.OpRsh64Imm:
-			r[in.dst&15] >>= in.imm & 63
-		case isa.OpRsh64Reg:
-			r[in.dst&15] >>= r[in.src&15] & 63
-		case isa.OpNeg64:
-			d := in.dst & 15
-			r[d] = -r[d]
-		case isa.OpMod64Imm:
-			d := in.dst & 15
-			r[d] = mod64(r[d], in.imm)
-		case isa.OpMod64Reg:
-			d := in.dst & 15
-			r[d] = mod64(r[d], r[in.src&15])
-		case isa.OpSMod64Imm:
-			d := in.dst & 15
-			r[d] = uint64(smod64(int64(r[d]), int64(in.imm)))
-		case isa.OpSMod64Reg:
-			d := in.dst & 15
-			r[d] = uint64(smod64(int64(r[d]), int64(r[in.src&15])))
-		case isa.OpXor64Imm:
-			r[in.dst&15] ^= in.imm
-		case isa.OpXor64Reg:
-			r[in.dst&15] ^= r[in.src&15]
-		case isa.OpMov64Imm:
-			r[in.dst&15] = in.imm
-		case isa.OpMov64Reg:
-			r[in.dst&15] = r[in.src&15]
-		case isa.OpMovSX8To64:
-			r[in.dst&15] = uint64(int64(int8(r[in.src&15])))
-		case isa.OpMovSX16To64:
-			r[in.dst&15] = uint64(int64(int16(r[in.src&15])))
-		case isa.OpMovSX32To64:
-			r[in.dst&15] = uint64(int64(int32(r[in.src&15])))
-		case isa.OpArsh64Imm:
-			d := in.dst & 15
-			r[d] = uint64(int64(r[d]) >> (in.imm & 63))
-		case isa.OpArsh64Reg:
-			d := in.dst & 15
-			r[d] = uint64(int64(r[d]) >> (r[in.src&15] & 63))
-
-		case isa.OpJA, isa.OpJA32:
-			pc += int(in.off)
-		case isa.OpJEqImm:
-			if r[in.dst&15] == in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJEqReg:
-			if r[in.dst&15] == r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJGTImm:
-			if r[in.dst&15] > in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJGTReg:
-			if r[in.dst&15] > r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJGEImm:
-			if r[in.dst&15] >= in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJGEReg:
-			if r[in.dst&15] >= r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJSetImm:
-			if r[in.dst&15]&in.imm != 0 {
-				pc += int(in.off)
-			}
-		case isa.OpJSetReg:
-			if r[in.dst&15]&r[in.src&15] != 0 {
-				pc += int(in.off)
-			}
-		case isa.OpJNEImm:
-			if r[in.dst&15] != in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJNEReg:
-			if r[in.dst&15] != r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJSGTImm:
-			if int64(r[in.dst&15]) > int64(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGTReg:
-			if int64(r[in.dst&15]) > int64(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGEImm:
-			if int64(r[in.dst&15]) >= int64(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGEReg:
-			if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJLTImm:
-			if r[in.dst&15] < in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJLTReg:
-			if r[in.dst&15] < r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJLEImm:
-			if r[in.dst&15] <= in.imm {
-				pc += int(in.off)
-			}
-		case isa.OpJLEReg:
-			if r[in.dst&15] <= r[in.src&15] {
-				pc += int(in.off)
-			}
-		case isa.OpJSLTImm:
-			if int64(r[in.dst&15]) < int64(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLTReg:
-			if int64(r[in.dst&15]) < int64(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLEImm:
-			if int64(r[in.dst&15]) <= int64(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLEReg:
-			if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
-				pc += int(in.off)
-			}
-
-		case isa.OpJEq32Imm:
-			if uint32(r[in.dst&15]) == uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJEq32Reg:
-			if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJGT32Imm:
-			if uint32(r[in.dst&15]) > uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJGT32Reg:
-			if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJGE32Imm:
-			if uint32(r[in.dst&15]) >= uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJGE32Reg:
-			if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSet32Imm:
-			if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
-				pc += int(in.off)
-			}
-		case isa.OpJSet32Reg:
-			if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
-				pc += int(in.off)
-			}
-		case isa.OpJNE32Imm:
-			if uint32(r[in.dst&15]) != uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJNE32Reg:
-			if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGT32Imm:
-			if int32(r[in.dst&15]) > int32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGT32Reg:
-			if int32(r[in.dst&15]) > int32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGE32Imm:
-			if int32(r[in.dst&15]) >= int32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSGE32Reg:
-			if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJLT32Imm:
-			if uint32(r[in.dst&15]) < uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJLT32Reg:
-			if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJLE32Imm:
-			if uint32(r[in.dst&15]) <= uint32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJLE32Reg:
-			if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLT32Imm:
-			if int32(r[in.dst&15]) < int32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLT32Reg:
-			if int32(r[in.dst&15]) < int32(r[in.src&15]) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLE32Imm:
-			if int32(r[in.dst&15]) <= int32(in.imm) {
-				pc += int(in.off)
-			}
-		case isa.OpJSLE32Reg:
-			if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
-				pc += int(in.off)
-			}
 		case isa.OpMayGoto:
 			// Linux's fixup for may_goto: jump once the frame's budget is
 			// spent, else spend one.
@@ -457,10 +581,6 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 		case isa.OpExit:
 			goto exit
 
-		case isa.OpLoadImm64, isa.OpLoadMapFD, isa.OpLoadMapValue, isa.OpLoadBTFID,
-			isa.OpLoadFunc, isa.OpLoadMapIdx, isa.OpLoadMapIdxValue:
-			r[in.dst&15] = in.imm
-			pc++
 		case isa.OpLoadAbsB, isa.OpLoadAbsH, isa.OpLoadAbsW, isa.OpLoadIndB, isa.OpLoadIndH, isa.OpLoadIndW:
 			off := int64(int32(in.imm))
 			if in.op >= isa.OpLoadIndB {
@@ -477,112 +597,6 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 				// function.
 				goto exit
 			}
-
-		case isa.OpLdxB:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 1, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = load8(a)
-		case isa.OpLdxH:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 2, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = load16(a)
-		case isa.OpLdxW:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 4, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = load32(a)
-		case isa.OpLdxDW:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 8, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = load64(a)
-		case isa.OpLdxSB:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 1, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = uint64(int64(int8(load8(a))))
-		case isa.OpLdxSH:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 2, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = uint64(int64(int16(load16(a))))
-		case isa.OpLdxSW:
-			a := r[in.src&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 4, false); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			r[in.dst&15] = uint64(int64(int32(load32(a))))
-
-		case isa.OpStB, isa.OpStxB:
-			a := r[in.dst&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 1, true); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			v := in.imm
-			if in.op == isa.OpStxB {
-				v = r[in.src&15]
-			}
-			store8(a, v)
-		case isa.OpStH, isa.OpStxH:
-			a := r[in.dst&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 2, true); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			v := in.imm
-			if in.op == isa.OpStxH {
-				v = r[in.src&15]
-			}
-			store16(a, v)
-		case isa.OpStW, isa.OpStxW:
-			a := r[in.dst&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 4, true); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			v := in.imm
-			if in.op == isa.OpStxW {
-				v = r[in.src&15]
-			}
-			store32(a, v)
-		case isa.OpStDW, isa.OpStxDW:
-			a := r[in.dst&15] + uint64(int64(in.off))
-			if checking {
-				if err := e.check(a, 8, true); err != nil {
-					return 0, fail(pc-1, err)
-				}
-			}
-			v := in.imm
-			if in.op == isa.OpStxDW {
-				v = r[in.src&15]
-			}
-			store64(a, v)
 
 		case isa.OpAtomicAdd32, isa.OpAtomicOr32, isa.OpAtomicAnd32, isa.OpAtomicXor32,
 			isa.OpAtomicFetchAdd32, isa.OpAtomicFetchOr32, isa.OpAtomicFetchAnd32, isa.OpAtomicFetchXor32,
@@ -733,7 +747,6 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 				continue
 			}
 			p, e.prog = next, next
-			code = unsafe.Pointer(unsafe.SliceData(p.image.code))
 			pc, budget = 0, MayGotoBudget
 			if checking {
 				init = 1<<isa.R1 | 1<<isa.R10
@@ -751,10 +764,7 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 			r[6], r[7], r[8], r[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 			r[10] += StackSize
 			pc, budget = f.ret, f.budget
-			if f.prog != p {
-				p, e.prog = f.prog, f.prog
-				code = unsafe.Pointer(unsafe.SliceData(p.image.code))
-			}
+			p, e.prog = f.prog, f.prog
 			if checking {
 				init = f.init&^isa.CallerSaved | 1<<isa.R0
 			}

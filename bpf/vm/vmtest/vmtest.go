@@ -130,9 +130,11 @@ func (resolver) Kfunc(int32, int16) (vm.HelperFunc, error) { return nil, errors.
 
 // Run parses, assembles, loads and runs one test file, the way the
 // conformance suite's plugin runs it: r1 is the memory section (nil if
-// none) and r2 its length; helper 5 is Identity; map fd 1 is a prog array
-// holding the program itself.
-func Run(text string, env *vm.Env, makeProgram Maker) Outcome {
+// none) and, if lenInR2 is set (the suite's convention), r2 its length;
+// otherwise r2 holds nothing, as in Linux. Helper 5 is Identity; map fd 1 is a prog array
+// holding the program itself; the memory is also the packet that the
+// legacy LD_ABS and LD_IND instructions read.
+func Run(text string, env *vm.Env, makeProgram Maker, lenInR2 bool) Outcome {
 	d, err := asm.ParseDataFile(text)
 	if err != nil {
 		return Outcome{Stage: Read, Err: err}
@@ -145,7 +147,7 @@ func Run(text string, env *vm.Env, makeProgram Maker) Outcome {
 	}
 	out.Stage = Assembled
 	self := &selfArray{}
-	img, err := vm.Load(insns, vm.Options{Helpers: Helpers(), LenInR2: true,
+	img, err := vm.Load(insns, vm.Options{Helpers: Helpers(), LenInR2: lenInR2,
 		Resolver: resolver{vm.NewMapHandle(self)}})
 	if err != nil {
 		out.Err = err
@@ -154,7 +156,9 @@ func Run(text string, env *vm.Env, makeProgram Maker) Outcome {
 	out.Stage = Loaded
 	prog := makeProgram(img)
 	self.prog = prog
+	env.Packet = vm.Bytes(d.Mem, false)
 	out.R0, out.Err = prog.Run(env, vm.Bytes(d.Mem, true))
+	env.Packet = vm.Region{}
 	if out.Err == nil {
 		out.Stage = Ran
 	}
@@ -193,7 +197,7 @@ func Conformance(t *testing.T, fsys fs.FS, makeProgram Maker) {
 	env := vm.NewEnv()
 	passed := 0
 	for _, name := range Files(t, fsys, "tests") {
-		out := Run(read(t, fsys, name), env, makeProgram)
+		out := Run(read(t, fsys, name), env, makeProgram, true)
 		switch {
 		case out.Err != nil:
 			t.Errorf("%s: %v failed: %v", name, out.Stage+1, out.Err)
@@ -207,7 +211,7 @@ func Conformance(t *testing.T, fsys fs.FS, makeProgram Maker) {
 	}
 	refused := map[string]int{}
 	for _, name := range Files(t, fsys, "negative") {
-		out := Run(read(t, fsys, name), env, makeProgram)
+		out := Run(read(t, fsys, name), env, makeProgram, true)
 		how := ""
 		switch {
 		case out.Err != nil:
@@ -232,12 +236,13 @@ func firstLine(err error, r0 uint64) string {
 	return s
 }
 
-// Golden runs the VM's own golden files: each must return its result, or
-// fail with an error containing the text of its error section.
+// Golden runs the VM's own golden files, with Linux's entry state (only r1
+// and r10 hold values): each must return its result, or fail with an error
+// containing the text of its error section.
 func Golden(t *testing.T, fsys fs.FS, dir string, makeProgram Maker) {
 	env := vm.NewEnv()
 	for _, name := range Files(t, fsys, dir) {
-		out := Run(read(t, fsys, name), env, makeProgram)
+		out := Run(read(t, fsys, name), env, makeProgram, false)
 		if out.File == nil {
 			t.Errorf("%s: %v", name, out.Err)
 			continue

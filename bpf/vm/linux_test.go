@@ -1,0 +1,169 @@
+//go:build linux && amd64
+
+package vm_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"hachi/bpf/asm"
+	"hachi/bpf/isa"
+	"hachi/bpf/vm/vmtest"
+)
+
+// The host kernel as an oracle: the golden files run as socket filters
+// through bpf(BPF_PROG_LOAD) and bpf(BPF_PROG_TEST_RUN), and their results
+// (or the verifier's refusals) are compared with what the files claim.
+
+// Numbers and layouts of uapi/linux/bpf.h that the test needs.
+const (
+	sysBPF                = 321 // __NR_bpf on x86-64
+	bpfMapCreate          = 0
+	bpfMapUpdateElem      = 2
+	bpfProgLoad           = 5
+	bpfProgTestRun        = 10
+	bpfMapTypeProgArray   = 3
+	bpfProgTypeSockFilter = 1
+	ethHeaderLen          = 14
+)
+
+func bpf(cmd uintptr, attr []byte) (int, error) {
+	fd, _, errno := syscall.Syscall(sysBPF, cmd, uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+func put32(b []byte, off int, v uint32) { *(*uint32)(unsafe.Pointer(&b[off])) = v }
+func put64(b []byte, off int, v uint64) { *(*uint64)(unsafe.Pointer(&b[off])) = v }
+func addr[T any](p *T) uint64      { return uint64(uintptr(unsafe.Pointer(p))) }
+
+// linuxProgArray creates a one-slot BPF_MAP_TYPE_PROG_ARRAY.
+func linuxProgArray(t *testing.T) int {
+	attr := make([]byte, 72)
+	put32(attr, 0, bpfMapTypeProgArray)
+	put32(attr, 4, 4) // key_size
+	put32(attr, 8, 4) // value_size
+	put32(attr, 12, 1)
+	fd, err := bpf(bpfMapCreate, attr)
+	if err != nil {
+		t.Fatalf("BPF_MAP_CREATE: %v", err)
+	}
+	return fd
+}
+
+// linuxLoad loads a socket filter and returns its fd, or the verifier log.
+func linuxLoad(insns []isa.Instruction) (int, string, error) {
+	code := isa.Encode(insns)
+	license := []byte("GPL\x00")
+	log := make([]byte, 1<<16)
+	attr := make([]byte, 128)
+	put32(attr, 0, bpfProgTypeSockFilter)
+	put32(attr, 4, uint32(len(insns)))
+	put64(attr, 8, addr(&code[0]))
+	put64(attr, 16, addr(&license[0]))
+	put32(attr, 24, 1) // log_level
+	put32(attr, 28, uint32(len(log)))
+	put64(attr, 32, addr(&log[0]))
+	fd, err := bpf(bpfProgLoad, attr)
+	text, _, _ := bytes.Cut(log, []byte{0})
+	return fd, string(text), err
+}
+
+// linuxRun runs a socket filter once on a packet of an Ethernet header
+// (which the kernel pulls) followed by data, and returns r0's low half.
+func linuxRun(t *testing.T, fd int, data []byte) uint32 {
+	in := append(make([]byte, ethHeaderLen), data...)
+	attr := make([]byte, 80)
+	put32(attr, 0, uint32(fd))
+	put32(attr, 8, uint32(len(in)))
+	put64(attr, 16, addr(&in[0]))
+	put32(attr, 32, 1) // repeat
+	if _, err := bpf(bpfProgTestRun, attr); err != nil {
+		t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
+	}
+	return *(*uint32)(unsafe.Pointer(&attr[4]))
+}
+
+// TestGoldenLinux checks every golden file against the host kernel: it
+// returns the same result (the low 32 bits: a socket filter's retval), or
+// its verifier refuses the program with the text the file names.
+func TestGoldenLinux(t *testing.T) {
+	probe := []isa.Instruction{{Opcode: 0xb7}, {Opcode: 0x95}}
+	if fd, _, err := linuxLoad(probe); err != nil {
+		t.Skipf("the host kernel does not load BPF programs for this process (%v): nothing to compare with", err)
+	} else {
+		syscall.Close(fd)
+	}
+	fsys := os.DirFS(".")
+	for _, name := range vmtest.Files(t, fsys, "testdata") {
+		d, err := asm.ParseDataFile(read(t, fsys, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Run(strings.TrimSuffix(strings.TrimPrefix(name, "testdata/"), ".data"), func(t *testing.T) {
+			compareWithLinux(t, d)
+		})
+	}
+}
+
+func compareWithLinux(t *testing.T, d *asm.DataFile) {
+	if reason, ok := strings.CutPrefix(d.Linux, "skip: "); ok {
+		t.Skip(reason)
+	}
+	insns, err := d.Program()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Map fd 1 of the golden runner is a prog array holding the program.
+	array := -1
+	for n, ins := range insns {
+		if ins.Opcode == 0x18 && ins.Src == isa.Register(isa.PseudoMapFD) && ins.Imm == 1 {
+			if array < 0 {
+				array = linuxProgArray(t)
+				defer syscall.Close(array)
+			}
+			insns[n].Imm = int32(array)
+		}
+	}
+	fd, log, err := linuxLoad(insns)
+	if want, refuses := strings.CutPrefix(d.Linux, "refuses: "); refuses {
+		if err == nil {
+			syscall.Close(fd)
+			t.Fatalf("Linux accepts the program; the file says it refuses it with %q", want)
+		}
+		if !strings.Contains(log, want) {
+			t.Fatalf("Linux refuses with %v and log:\n%s\nwant %q", err, log, want)
+		}
+		return
+	}
+	if d.Linux != "" {
+		t.Fatalf("unknown linux section %q", d.Linux)
+	}
+	if err != nil {
+		t.Fatalf("Linux refuses the program (%v):\n%s", err, log)
+	}
+	defer syscall.Close(fd)
+	if !d.HasResult {
+		t.Fatalf("the file expects the error %q but Linux accepts the program: say so in a linux section", d.Error)
+	}
+	if array >= 0 {
+		attr := make([]byte, 32)
+		key, value := uint32(0), uint32(fd)
+		put32(attr, 0, uint32(array))
+		put64(attr, 8, addr(&key))
+		put64(attr, 16, addr(&value))
+		if _, err := bpf(bpfMapUpdateElem, attr); err != nil {
+			t.Fatalf("BPF_MAP_UPDATE_ELEM: %v", err)
+		}
+	}
+	if got := linuxRun(t, fd, d.Mem); got != uint32(d.Result) {
+		t.Errorf("Linux returns %#x, the file %#x", got, uint32(d.Result))
+	}
+}
+
