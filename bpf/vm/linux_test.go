@@ -41,7 +41,7 @@ func bpf(cmd uintptr, attr []byte) (int, error) {
 
 func put32(b []byte, off int, v uint32) { *(*uint32)(unsafe.Pointer(&b[off])) = v }
 func put64(b []byte, off int, v uint64) { *(*uint64)(unsafe.Pointer(&b[off])) = v }
-func addr[T any](p *T) uint64      { return uint64(uintptr(unsafe.Pointer(p))) }
+func addr[T any](p *T) uint64           { return uint64(uintptr(unsafe.Pointer(p))) }
 
 // linuxProgArray creates a one-slot BPF_MAP_TYPE_PROG_ARRAY.
 func linuxProgArray(t *testing.T) int {
@@ -166,4 +166,3 @@ func compareWithLinux(t *testing.T, d *asm.DataFile) {
 		t.Errorf("Linux returns %#x, the file %#x", got, uint32(d.Result))
 	}
 }
-

@@ -276,7 +276,7 @@ func TestMapsAndResolver(t *testing.T) {
 // progArray is a ProgArray for tests.
 type progArray []*vm.Program
 
-func (a progArray) Len() uint32                 { return uint32(len(a)) }
+func (a progArray) Len() uint32                  { return uint32(len(a)) }
 func (a progArray) Program(i uint32) *vm.Program { return a[i] }
 
 func TestTailCall(t *testing.T) {
