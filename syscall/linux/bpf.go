@@ -1580,6 +1580,57 @@ type BPFPerfEventValue struct {
 	Running uint64
 }
 
+// SKBuff is struct __sk_buff, the context of socket filter (and tc)
+// programs as uapi/linux/bpf.h declares it; the pointer members
+// (flow_keys, sk) are __bpf_md_ptr u64 slots.
+type SKBuff struct {
+	Len            uint32
+	PktType        uint32
+	Mark           uint32
+	QueueMapping   uint32
+	Protocol       uint32
+	VlanPresent    uint32
+	VlanTCI        uint32
+	VlanProto      uint32
+	Priority       uint32
+	IngressIfindex uint32
+	Ifindex        uint32
+	TCIndex        uint32
+	CB             [5]uint32
+	Hash           uint32
+	TCClassid      uint32
+	Data           uint32
+	DataEnd        uint32
+	NapiID         uint32
+	Family         uint32
+	RemoteIP4      uint32
+	LocalIP4       uint32
+	RemoteIP6      [4]uint32
+	LocalIP6       [4]uint32
+	RemotePort     uint32
+	LocalPort      uint32
+	DataMeta       uint32
+	FlowKeys       uint64
+	Tstamp         uint64
+	WireLen        uint32
+	GSOSegs        uint32
+	Sk             uint64
+	GSOSize        uint32
+	TstampType     uint8
+	_              [3]byte
+	Hwtstamp       uint64
+}
+
+// XDPMd is struct xdp_md, the context of XDP programs as uapi declares it.
+type XDPMd struct {
+	Data           uint32
+	DataEnd        uint32
+	DataMeta       uint32
+	IngressIfindex uint32
+	RxQueueIndex   uint32
+	EgressIfindex  uint32
+}
+
 // BPFPidnsInfo is struct bpf_pidns_info, the output of bpf_get_ns_current_pid_tgid.
 type BPFPidnsInfo struct {
 	PID  uint32

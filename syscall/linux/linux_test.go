@@ -137,6 +137,13 @@ var layouts = []layout{
 	{typeOf[BPFPerfEventValue](), "struct bpf_perf_event_value", "", 0, "sizeof(struct bpf_perf_event_value)",
 		[]string{"counter", "enabled", "running"}},
 	{typeOf[BPFPidnsInfo](), "struct bpf_pidns_info", "", 0, "sizeof(struct bpf_pidns_info)", []string{"pid", "tgid"}},
+	{typeOf[SKBuff](), "struct __sk_buff", "", 0, "sizeof(struct __sk_buff)",
+		[]string{"len", "pkt_type", "mark", "queue_mapping", "protocol", "vlan_present", "vlan_tci", "vlan_proto",
+			"priority", "ingress_ifindex", "ifindex", "tc_index", "cb", "hash", "tc_classid", "data", "data_end",
+			"napi_id", "family", "remote_ip4", "local_ip4", "remote_ip6", "local_ip6", "remote_port", "local_port",
+			"data_meta", "flow_keys", "tstamp", "wire_len", "gso_segs", "sk", "gso_size", "tstamp_type", "hwtstamp"}},
+	{typeOf[XDPMd](), "struct xdp_md", "", 0, "sizeof(struct xdp_md)",
+		[]string{"data", "data_end", "data_meta", "ingress_ifindex", "rx_queue_index", "egress_ifindex"}},
 
 	{typeOf[BTFHeader](), "struct btf_header", "", 0, "sizeof(struct btf_header)",
 		[]string{"magic", "version", "flags", "hdr_len", "type_off", "type_len", "str_off", "str_len"}},

@@ -1,0 +1,55 @@
+package sys
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"hachi/syscall/linux"
+)
+
+// TestEndToEnd walks the path an unmodified loader takes: create a map,
+// load a program that updates it, run it, read the map back, then close
+// everything and find no object left.
+func TestEndToEnd(t *testing.T) {
+	s := newSystem()
+	p := newProc(t, s)
+	m := p.createMap(linux.BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0)
+	if err := p.update(m, u32(1), u64(41), linux.BPF_ANY); err != nil {
+		t.Fatal(errName(err))
+	}
+	prog := p.loadProg(linux.BPF_PROG_TYPE_XDP, asmProg(t, fmt.Sprintf(`
+		stw [%%r10-4], 1
+		lddw %%r1, map_fd %d
+		mov %%r2, %%r10
+		add %%r2, -4
+		call 1
+		jeq %%r0, 0, +3
+		ldxdw %%r1, [%%r0+0]
+		add %%r1, 1
+		stxdw [%%r0+0], %%r1
+		mov %%r0, 2
+		exit`, m)))
+	pkt := bytes.Repeat([]byte{0xab}, 20)
+	out := make([]byte, 64)
+	a := linux.BPFAttrTestRun{ProgFD: uint32(prog), DataIn: p.buf(pkt), DataSizeIn: 20,
+		DataOut: p.buf(out), DataSizeOut: 64, Repeat: 3}
+	p.mustOK(sysCall(p, linux.BPF_PROG_TEST_RUN, &a))
+	if a.Retval != 2 || a.DataSizeOut != 20 || !bytes.Equal(out[:20], pkt) {
+		t.Errorf("test run: retval %d size %d out %x", a.Retval, a.DataSizeOut, out[:20])
+	}
+	if a.Duration == 0 {
+		t.Errorf("duration 0")
+	}
+	v, err := p.lookup(m, u32(1), 8)
+	if err != nil || !bytes.Equal(v, u64(44)) {
+		t.Errorf("map value %x, %v; want 44 after 3 runs", v, errName(err))
+	}
+	if live := s.Live(); live.Maps != 1 || live.Progs != 1 {
+		t.Errorf("live %+v", live)
+	}
+	p.closeAll()
+	if live := s.Live(); live != (Live{}) {
+		t.Errorf("objects left after closing every descriptor: %+v", live)
+	}
+}
