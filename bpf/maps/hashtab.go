@@ -411,7 +411,8 @@ func (h *Hash) setKey(id uint32, key []byte, hash uint32) {
 
 // setValue writes an element's value: from a program (cpu >= 0) into cpu's
 // slot, zeroing the other CPUs' slots of a new per-CPU element
-// (pcpu_init_value); from the syscall side every CPU's slot.
+// (pcpu_init_value) and the padding of all its slots, so a reused element
+// shows nothing of its past; from the syscall side every CPU's slot.
 func (h *Hash) setValue(id uint32, cpu int, value []byte, fresh bool) {
 	c, i := h.chunkOf(id)
 	if !h.percpu {
@@ -424,6 +425,9 @@ func (h *Hash) setValue(id uint32, cpu int, value []byte, fresh bool) {
 		case cpu < 0:
 			copyIn(h.valueOf(c, i, k), value[k*stride:][:stride])
 		case k == cpu:
+			if fresh {
+				zeroSlot(h.valueOf(c, i, k), uintptr(stride))
+			}
 			copyIn(h.valueOf(c, i, k), value[:h.info.ValueSize])
 		case fresh:
 			zeroSlot(h.valueOf(c, i, k), uintptr(stride))

@@ -16,12 +16,16 @@ import "sync/atomic"
 //     elements are taken from the active tail: referenced ones have their
 //     bit cleared and go back to the active head, the others move to the
 //     inactive head (__bpf_lru_list_rotate_active).
-//  2. Up to lruScan elements are taken from the inactive tail: referenced
-//     ones are cleared and promoted to the active head; the first
-//     unreferenced one that can be removed from the hash table is evicted
-//     (__bpf_lru_list_shrink_inactive).
-//  3. If all were referenced, the inactive tail (else the active tail) is
-//     evicted regardless of its bit (__bpf_lru_list_shrink's forced path).
+//  2. Elements are taken from the inactive tail, then from the active
+//     tail (second chance, like a clock): referenced ones are cleared and
+//     go to the active head; the first unreferenced one that can be removed
+//     from the hash table is evicted (__bpf_lru_list_shrink_inactive).
+//     Linux scans a fixed number of elements per step; scanning until an
+//     unreferenced one turns up keeps a hot set larger than that number
+//     from being evicted, at a cost bounded by the list lengths.
+//  3. If all were referenced or busy, the inactive tail (else the active
+//     tail) is evicted regardless of its bit (__bpf_lru_list_shrink's
+//     forced path).
 //
 // An element is evicted only when the table is full: unlike Linux's common
 // LRU, which keeps per-CPU local free lists and may evict while some CPU
@@ -205,6 +209,7 @@ func (l *lru) release(h *Hash, cpu int, id uint32) {
 // shrinkLocked frees one element of list by evicting it from the table.
 func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 	if list.inactive.n < list.active.n {
+		// Keep the inactive list the longer: demote the active tail.
 		for k := 0; k < lruScan && list.active.tail != 0; k++ {
 			id := list.active.tail
 			list.active.remove(h, id)
@@ -216,23 +221,34 @@ func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 			}
 		}
 	}
-	for k := 0; k < lruScan && list.inactive.tail != 0; k++ {
-		l.scanned.Add(1)
-		id := list.inactive.tail
-		if e := h.elem(id); e.ref.Load() != 0 {
-			e.ref.Store(0)
-			list.inactive.remove(h, id)
-			list.active.pushHead(h, id, lruActive)
-			continue
+	// Second chance over the inactive list, then the active one: a
+	// referenced element loses its bit and moves to the active head; the
+	// first unreferenced one that can leave the table is evicted. Each
+	// element is examined at most once per shrink, and only elements
+	// referenced since their last examination are moved, so the work is
+	// bounded by the list lengths and cheap on average.
+	busy := 0
+	for _, q := range []*lruQueue{&list.inactive, &list.active} {
+		for k := q.n; k > 0 && q.tail != 0 && busy < lruScan; k-- {
+			l.scanned.Add(1)
+			id := q.tail
+			e := h.elem(id)
+			q.remove(h, id)
+			if e.ref.Load() != 0 {
+				e.ref.Store(0)
+				list.active.pushHead(h, id, lruActive)
+				continue
+			}
+			if h.evict(cpu, id) {
+				list.freeLocked(h, id)
+				return
+			}
+			// In flight (being inserted or deleted): look further.
+			busy++
+			q.pushHead(h, id, lruWhere(q, list))
 		}
-		if h.evict(cpu, id) {
-			list.freeLocked(h, id)
-			return
-		}
-		// In flight (being inserted or deleted): look further.
-		list.inactive.remove(h, id)
-		list.inactive.pushHead(h, id, lruInactive)
 	}
+	// Everything was referenced or busy: evict regardless of the bit.
 	for _, q := range []*lruQueue{&list.inactive, &list.active} {
 		for id, k := q.tail, 0; id != 0 && k < lruScan; id, k = h.elem(id).lruPrev, k+1 {
 			if h.evict(cpu, id) {
@@ -241,4 +257,12 @@ func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 			}
 		}
 	}
+}
+
+// lruWhere is the membership value of queue q of list.
+func lruWhere(q *lruQueue, list *lruList) uint8 {
+	if q == &list.active {
+		return lruActive
+	}
+	return lruInactive
 }

@@ -56,8 +56,9 @@ func storeTail(b []byte, v uint64) {
 }
 
 // copyIn stores src into the slot at dst, a word at a time with atomic
-// stores; a partial last word is zero-padded. The slot holds at least
-// round_up(len(src), 8) bytes.
+// stores. The bytes of a partial last word past src keep their value, as
+// Linux's memcpy of value_size bytes leaves a per-CPU value's padding.
+// The slot holds at least round_up(len(src), 8) bytes.
 func copyIn(dst unsafe.Pointer, src []byte) {
 	off := uintptr(0)
 	for len(src) >= 8 {
@@ -66,7 +67,9 @@ func copyIn(dst unsafe.Pointer, src []byte) {
 		off += 8
 	}
 	if len(src) > 0 {
-		atomic.StoreUint64(wordAt(dst, off), loadTail(src))
+		w := wordAt(dst, off)
+		keep := ^uint64(0) << (8 * len(src))
+		atomic.StoreUint64(w, atomic.LoadUint64(w)&keep|loadTail(src))
 	}
 }
 

@@ -4,7 +4,6 @@ package maps
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -27,14 +26,6 @@ type op struct {
 	key   []byte // nil: NULL
 	value []byte
 	flags uint64
-}
-
-func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-
-// lpmKey is a bpf_lpm_trie_key with prefix length n and data.
-func lpmKey(n uint32, data ...byte) []byte {
-	return append(binary.NativeEndian.AppendUint32(nil, n), data...)
 }
 
 // runOp runs o on m; the output is the value or next key read.

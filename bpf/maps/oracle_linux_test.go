@@ -3,7 +3,6 @@
 package maps
 
 import (
-	"errors"
 	"os"
 	"runtime"
 	"strconv"
@@ -126,23 +125,4 @@ func (m *hostMap) Freeze() error {
 	attr := linux.BPFAttrMapElem{MapFD: uint32(m.fd)}
 	_, err := hostBPF(linux.BPF_MAP_FREEZE, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
-}
-
-// errnoOf is err's errno, 0 for nil.
-func errnoOf(err error) linux.Errno {
-	if err == nil {
-		return 0
-	}
-	var e linux.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return linux.Errno(1 << 30)
-}
-
-func errName(e linux.Errno) string {
-	if e == 0 {
-		return "ok"
-	}
-	return e.Name()
 }
