@@ -37,14 +37,16 @@ func (c *call) mapBatch() (int, error) {
 	switch c.cmd {
 	case linux.BPF_MAP_LOOKUP_BATCH:
 		return 0, c.lookupBatch(m, b, a, false)
-	case linux.BPF_MAP_LOOKUP_AND_DELETE_BATCH:
-		if m.info.Type != linux.BPF_MAP_TYPE_HASH && m.info.Type != linux.BPF_MAP_TYPE_PERCPU_HASH &&
-			m.info.Type != linux.BPF_MAP_TYPE_LRU_HASH && m.info.Type != linux.BPF_MAP_TYPE_LRU_PERCPU_HASH {
-			return -1, linux.ENOTSUPP
-		}
-		return 0, c.lookupBatch(m, b, a, true)
 	case linux.BPF_MAP_UPDATE_BATCH:
 		return 0, c.updateBatch(m, a)
+	}
+	// Only hash tables delete in batches (arrays have neither
+	// map_lookup_and_delete_batch nor map_delete_batch).
+	if _, ok := m.kind.(*maps.Hash); !ok {
+		return -1, linux.ENOTSUPP
+	}
+	if c.cmd == linux.BPF_MAP_LOOKUP_AND_DELETE_BATCH {
+		return 0, c.lookupBatch(m, b, a, true)
 	}
 	return 0, c.deleteBatch(m, a)
 }
@@ -78,10 +80,8 @@ func (c *call) lookupBatch(m *Map, b maps.Batcher, a *linux.BPFAttrBatch, del bo
 	keys := make([]byte, int(count)*ks)
 	values := make([]byte, int(count)*vs)
 	n, out, err := b.LookupBatch(inBatch, keys, values, count, del, a.ElemFlags)
-	if err != nil && err != linux.ENOENT {
-		if n == 0 {
-			return err
-		}
+	if err != nil && err != linux.ENOENT && err != linux.ENOSPC {
+		return err
 	}
 	if cerr := c.t.Mem.CopyOut(a.Keys, keys[:int(n)*ks]); cerr != nil {
 		return linux.EFAULT
@@ -92,7 +92,10 @@ func (c *call) lookupBatch(m *Map, b maps.Batcher, a *linux.BPFAttrBatch, del bo
 	if cerr := c.putU32(batchCountOff, n); cerr != nil {
 		return linux.EFAULT
 	}
-	if n > 0 && out != nil {
+	// The generic walk reports its position only after copying
+	// something; the hash walk always does (htab_map_lookup_batch).
+	_, isHash := m.kind.(*maps.Hash)
+	if out != nil && (n > 0 || isHash) {
 		if cerr := c.t.Mem.CopyOut(a.OutBatch, out); cerr != nil {
 			return linux.EFAULT
 		}
