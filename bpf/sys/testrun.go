@@ -39,8 +39,9 @@ const (
 	xdpPacketHeadrm  = 256
 	netSkbPad        = 64
 	skbSharedInfo    = 320
-	xdpMetaMax       = 32 // xdp_metalen_invalid: at most 32 bytes, 4-aligned
-	maxSkbFrags      = 17 // MAX_SKB_FRAGS
+	xdpMetaMax       = 255 // xdp_metalen_invalid: 4-aligned, fits skb_shared_info.meta_len (u8)
+	xdpFrameSize     = 40  // sizeof(struct xdp_frame), kept in the headroom
+	maxSkbFrags      = 17  // MAX_SKB_FRAGS
 	testXDPMaxBatch  = 256
 	loopbackIfindex  = 1 // the only device: lo, one rx queue
 	durationMax      = 1<<32 - 1
@@ -208,29 +209,36 @@ func (c *call) testRunXDP(p *Prog, a *linux.BPFAttrTestRun) error {
 		return err
 	}
 	headroom := uint32(xdpPacketHeadrm)
+	linear, meta := a.DataSizeIn, uint32(0)
 	var md *linux.XDPMd
 	if ctx != nil {
+		// The context may keep the tail of the data out of the linear
+		// part (data_end < data_size_in) and put metadata before it.
 		md = (*linux.XDPMd)(unsafe.Pointer(&ctx[0]))
-		if md.DataMeta != 0 || md.DataEnd != a.DataSizeIn || md.Data > md.DataEnd ||
-			md.Data%4 != 0 || md.Data > xdpMetaMax {
+		if md.DataMeta != 0 || md.DataEnd > a.DataSizeIn || md.Data > md.DataEnd {
 			return linux.EINVAL
 		}
-		headroom -= md.Data
+		meta = md.Data
+		if meta%4 != 0 || meta > xdpMetaMax || meta > headroom-xdpFrameSize {
+			return linux.EINVAL // xdp_metalen_invalid, or no room for the xdp_frame
+		}
+		headroom -= meta
+		linear = md.DataEnd
 	}
-	maxData := syscall.PageSize - headroom - skbSharedInfo
-	size := min(a.DataSizeIn, maxData)
-	if size < ethHlen {
+	maxLinear := syscall.PageSize - headroom - skbSharedInfo
+	linear = min(linear, maxLinear)
+	if a.DataSizeIn-meta < ethHlen {
 		return linux.EINVAL
 	}
-	buf := make([]byte, headroom+maxData+skbSharedInfo)
-	if c.t.Mem.CopyIn(a.DataIn, buf[headroom:headroom+size]) != nil {
+	buf := make([]byte, headroom+maxLinear+skbSharedInfo)
+	if c.t.Mem.CopyIn(a.DataIn, buf[headroom:headroom+linear]) != nil {
 		return linux.EFAULT
 	}
 	xb := &verifier.XDPBuff{IngressIfindex: loopbackIfindex}
 	base := uint64(uintptr(unsafe.Pointer(&buf[0])))
 	xb.DataMeta = base + uint64(headroom)
 	xb.Data = xb.DataMeta
-	xb.DataEnd = xb.Data + uint64(size)
+	xb.DataEnd = xb.Data + uint64(linear)
 	if md != nil {
 		// xdp_convert_md_to_buff.
 		if md.EgressIfindex != 0 || md.IngressIfindex == 0 && md.RxQueueIndex != 0 {
@@ -246,16 +254,21 @@ func (c *call) testRunXDP(p *Prog, a *linux.BPFAttrTestRun) error {
 		}
 		xb.Data = xb.DataMeta + uint64(md.Data)
 	}
+	size := linear
+	// What does not fit the linear part goes into page fragments, at most
+	// MAX_SKB_FRAGS of them (ENOMEM past that), copied one by one.
 	var frags []byte
-	if a.DataSizeIn > size {
-		rest := a.DataSizeIn - size
-		if (rest+syscall.PageSize-1)/syscall.PageSize > maxSkbFrags {
+	for nfrags := 0; size < a.DataSizeIn; nfrags++ {
+		if nfrags == maxSkbFrags {
 			return linux.ENOMEM
 		}
-		frags = make([]byte, rest)
-		if c.t.Mem.CopyIn(a.DataIn+uint64(size), frags) != nil {
+		n := min(a.DataSizeIn-size, syscall.PageSize)
+		page := make([]byte, n)
+		if c.t.Mem.CopyIn(a.DataIn+uint64(size), page) != nil {
 			return linux.EFAULT
 		}
+		frags = append(frags, page...)
+		size += n
 	}
 	ctxRegion := vm.Region{Base: unsafe.Pointer(xb), Size: unsafe.Sizeof(*xb)}
 	retval, duration, err := c.run(p, ctxRegion, vm.Region{}, a.Repeat)
@@ -306,6 +319,18 @@ func (c *call) testRunSkb(p *Prog, a *linux.BPFAttrTestRun) error {
 		}
 	}
 	ethTypeTrans(skb, data)
+	// An IPv4 or IPv6 frame must hold the whole network header, which
+	// fills the dummy socket's addresses.
+	switch binary.BigEndian.Uint16(data[12:14]) {
+	case ethPIP:
+		if size < ethHlen+20 {
+			return linux.EINVAL
+		}
+	case ethPIPv6:
+		if size < ethHlen+40 {
+			return linux.EINVAL
+		}
+	}
 	if err := convertSkbIn(skb, in); err != nil {
 		return err
 	}
@@ -365,7 +390,7 @@ func ethTypeTrans(skb *linux.SKBuff, frame []byte) {
 	case ethPIPv6:
 		skb.Family = afInet6
 		if len(net) >= 40 {
-			for i := 0; i < 4; i++ {
+			for i := range 4 {
 				skb.LocalIP6[i] = binary.LittleEndian.Uint32(net[8+4*i:])
 				skb.RemoteIP6[i] = binary.LittleEndian.Uint32(net[24+4*i:])
 			}
