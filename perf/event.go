@@ -331,10 +331,11 @@ func (e *Event) schedule(now uint64) {
 	e.running = want
 	if want {
 		e.activeAt.Store(now)
+		e.clockPrev.Store(now)
+		e.active.Store(true)
 		if e.kind == kindCPUClock {
 			e.sys.clockStart(e, now)
 		}
-		e.active.Store(true)
 		return
 	}
 	e.active.Store(false)

@@ -106,10 +106,9 @@ func (e *Event) clockUpdate() {
 // clockPeriod is the timer period of a sampling CPU clock event.
 func (e *Event) clockPeriod() uint64 { return max(minClockPeriod, e.samplePeriod.Load()) }
 
-// clockStart is cpu_clock_event_start: counting from now, and for a
-// sampling event a timer one period away.
+// clockStart is cpu_clock_event_start for a sampling event (the count
+// runs from clockPrev, set by schedule): a timer one period away.
 func (s *System) clockStart(e *Event, now uint64) {
-	e.clockPrev.Store(now)
 	if !sampling(&e.attr) {
 		return
 	}
