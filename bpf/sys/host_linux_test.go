@@ -4,8 +4,11 @@ package sys
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -392,6 +395,75 @@ func TestTestRunMatchesHost(t *testing.T) {
 			t.Logf("known disagreement, %s: %s\n host  %v\n hachi %v", c.name, reason, host, hachi)
 		case known:
 			t.Errorf("%s now agrees with the host: remove it from knownTestRunDiffs", c.name)
+		}
+	}
+}
+
+// hostMapCreate makes an array map on the host.
+func hostMapCreate(t *testing.T) int {
+	a := linux.BPFAttrMapCreate{MapType: uint32(linux.BPF_MAP_TYPE_ARRAY), KeySize: 4, ValueSize: 8, MaxEntries: 1}
+	fd, err := hostBPF(linux.BPF_MAP_CREATE, raw(&a))
+	if err != nil {
+		t.Fatalf("host map create: %s", errName(err))
+	}
+	return fd
+}
+
+// TestTagMatchesHost checks what bpf_prog_calc_tag hashes: programs with
+// and without map references (whose descriptors differ between the two
+// kernels and must not change the tag). The host (6.18) hashes with
+// SHA-256, Hachi like Linux 6.1 with SHA-1: the test compares the host's tag
+// with SHA-256 over Hachi's tag input, and Hachi's tag with its SHA-1.
+func TestTagMatchesHost(t *testing.T) {
+	needHostBPF(t)
+	s := newSystem()
+	p := newProc(t, s)
+	hm := hostMapCreate(t)
+	defer unix.Close(hm)
+	pm := p.createMap(linux.BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0)
+	srcs := []string{
+		"mov %r0, 0\nexit",
+		"lddw %r1, map_fd MAP\nmov %r0, 1\nexit",
+		"lddw %r0, map_value MAP, 4\nldxw %r0, [%r0+0]\nexit",
+		"lddw %r2, 0x1122334455667788\nmov %r0, %r2\nexit",
+	}
+	for _, src := range srcs {
+		tagOf := func(fd int, call func(linux.BPFCmd, []byte) error) [8]byte {
+			var info linux.BPFProgInfo
+			a := linux.BPFAttrInfo{BPFFD: uint32(fd), InfoLen: uint32(unsafe.Sizeof(info))}
+			ib := raw(&info)
+			if call == nil {
+				a.Info = uint64(uintptr(unsafe.Pointer(&info)))
+				if _, err := hostBPF(linux.BPF_OBJ_GET_INFO_BY_FD, raw(&a)); err != nil {
+					t.Fatal(errName(err))
+				}
+			} else {
+				a.Info = p.buf(ib)
+				if err := call(linux.BPF_OBJ_GET_INFO_BY_FD, raw(&a)); err != nil {
+					t.Fatal(errName(err))
+				}
+			}
+			runtime.KeepAlive(ib)
+			return info.Tag
+		}
+		hfd, lg, err := hostLoad(linux.BPF_PROG_TYPE_SOCKET_FILTER, asmProg(t, strings.ReplaceAll(src, "MAP", fmt.Sprint(hm))))
+		if err != nil {
+			t.Fatalf("host: %s\n%s", errName(err), lg)
+		}
+		pfd := p.loadProg(linux.BPF_PROG_TYPE_SOCKET_FILTER, asmProg(t, strings.ReplaceAll(src, "MAP", fmt.Sprint(pm))))
+		host := tagOf(hfd, nil)
+		hachi := tagOf(pfd, func(cmd linux.BPFCmd, attr []byte) error {
+			addr := p.buf(attr)
+			_, err := s.Call(p.tk, uint32(cmd), addr, uint32(len(attr)))
+			return err
+		})
+		unix.Close(hfd)
+		f, _ := p.tk.Files.Get(pfd)
+		input := tagInput(f.Object().(*Prog).insns)
+		f.DecRef()
+		h256, h1 := sha256.Sum256(input), sha1.Sum(input)
+		if !bytes.Equal(host[:], h256[:8]) || !bytes.Equal(hachi[:], h1[:8]) {
+			t.Errorf("%q: tag %x (sha1 of the input %x), host %x (sha256 of the input %x)", src, hachi, h1[:8], host, h256[:8])
 		}
 	}
 }

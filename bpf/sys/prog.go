@@ -482,11 +482,18 @@ func (r *progResolver) verifierMap(m *Map) *verifier.Map {
 	return vmap
 }
 
-// tag is bpf_prog_calc_tag: the first 8 bytes of the SHA-1 of the
-// instructions as loaded, with the descriptors of lddw map_fd and
-// map_value zeroed so that the tag does not depend on fd numbers.
+// tag is bpf_prog_calc_tag as Linux 6.1 computes it: the first 8 bytes of
+// the SHA-1 of tagInput. (Linux 6.18 hashes the same bytes with SHA-256.)
 func tag(p *Prog) {
-	insns := append([]isa.Instruction(nil), p.insns...)
+	sum := sha1.Sum(tagInput(p.insns))
+	copy(p.tag[:], sum[:])
+}
+
+// tagInput is what the tag hashes: the instructions as loaded, with the
+// descriptors of lddw map_fd and map_value zeroed (both halves' imm) so
+// that the tag does not depend on fd numbers.
+func tagInput(loaded []isa.Instruction) []byte {
+	insns := append([]isa.Instruction(nil), loaded...)
 	wasLdMap := false
 	ldimm64 := isa.MemOpcode(isa.ClassLD, isa.ModeImm, isa.SizeDW)
 	for i := range insns {
@@ -503,8 +510,7 @@ func tag(p *Prog) {
 			wasLdMap = false
 		}
 	}
-	sum := sha1.Sum(isa.Encode(insns))
-	copy(p.tag[:], sum[:])
+	return isa.Encode(insns)
 }
 
 // xlate is the program as bpf_insn_prepare_dump shows it: the verified
