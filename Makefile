@@ -25,3 +25,37 @@ host-test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bpf/...
+
+# --- GOOS=tamago toolchain, kernels, QEMU (toolchain/README.md) ---
+#
+#   make toolchain                   build Go with GOOS=tamago once (cached; TAMAGO=/path/to/go uses that one)
+#   make kernel [ARCH=...]           build/hachi-$(ARCH).elf
+#   make qemu [ARCH=...]             boot it under QEMU (TCG; QEMU_EXTRA adds flags)
+
+.PHONY: toolchain kernel qemu
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+KERNEL_PKG_amd64 := ./boot/microvm
+KERNEL_PKG_riscv64 := ./boot/sifive_u
+# -T: text address (RAM start + 64 KiB), -R: page rounding; RAM layouts in arch/<arch>.
+KERNEL_LDFLAGS_amd64 := -T 0x10010000 -R 0x1000
+KERNEL_LDFLAGS_riscv64 := -T 0x80010000 -R 0x1000
+QEMU_amd64 = qemu-system-x86_64 -M microvm,pit=on -cpu max -smp 2 -m 2G -no-reboot \
+	-display none -monitor none -serial stdio -device isa-debug-exit -kernel $(1)
+# sifive_u: hart 1 runs the kernel, hart 0 (E51) is parked by the second loader.
+QEMU_riscv64 = qemu-system-riscv64 -M sifive_u -smp 2 -m 512M -bios none \
+	-semihosting-config enable=on,target=native -display none -monitor none -serial stdio -net none \
+	-device loader,addr=0x80000000,data=0xffdff06f10500073,data-len=8 -device loader,cpu-num=1,file=$(1)
+
+toolchain:
+	@./toolchain/build.sh >/dev/null
+
+kernel:
+	@test -n "$(KERNEL_PKG_$(ARCH))" || { echo "ARCH must be amd64 or riscv64"; exit 1; }
+	@goroot=$$(./toolchain/build.sh --check) && mkdir -p build && \
+	GOOS=tamago GOARCH=$(ARCH) GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go build \
+		-ldflags '$(KERNEL_LDFLAGS_$(ARCH)) -X hachi/boot/selfcheck.Version=$(VERSION)' \
+		-o build/hachi-$(ARCH).elf $(KERNEL_PKG_$(ARCH))
+
+qemu: kernel
+	$(call QEMU_$(ARCH),build/hachi-$(ARCH).elf) $(QEMU_EXTRA)

@@ -4,5 +4,8 @@ go 1.26.0
 
 require (
 	github.com/cilium/ebpf v0.22.0
-	golang.org/x/sys v0.43.0 // indirect
+	github.com/usbarmory/tamago v1.26.0
 )
+
+require golang.org/x/sys v0.43.0 // indirect
+

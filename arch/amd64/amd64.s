@@ -1,0 +1,123 @@
+// Copyright 2025 The Hachi Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style
+// license that can be found in the LICENSE file.
+
+//go:build tamago && amd64
+
+#include "textflag.h"
+
+#define IA32_TSC_AUX        0xc0000103
+#define LAPIC_BASE          0xfee00000
+#define LAPIC_ID_REG        0xfee00020
+#define LAPIC_TIMER_INITIAL 0x380
+
+// func rdtsc() uint64
+TEXT ·rdtsc(SB),NOSPLIT,$0-8
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+// func inb(port uint16) uint8
+TEXT ·inb(SB),NOSPLIT,$0-9
+	MOVW	port+0(FP), DX
+	INB
+	MOVB	AX, ret+8(FP)
+	RET
+
+// func outb(port uint16, val uint8)
+TEXT ·outb(SB),NOSPLIT,$0-3
+	MOVW	port+0(FP), DX
+	MOVB	val+2(FP), AX
+	OUTB
+	RET
+
+// func lapicID() uint32
+TEXT ·lapicID(SB),NOSPLIT,$0-4
+	MOVL	$LAPIC_ID_REG, BX
+	MOVL	(BX), AX
+	SHRL	$24, AX
+	MOVL	AX, ret+0(FP)
+	RET
+
+// func cpuIndexRDTSCP() uint32
+//
+// The CPU index cached in IA32_TSC_AUX (plus one, zero meaning not yet
+// set), read by RDTSCP: no VM exit, no memory access. The first call on a
+// CPU reads its LAPIC ID and caches it. The function makes no call, so the
+// goroutine cannot move to another CPU in between.
+TEXT ·cpuIndexRDTSCP(SB),NOSPLIT,$0-4
+	RDTSCP
+	TESTL	CX, CX
+	JZ	first
+	DECL	CX
+	MOVL	CX, ret+0(FP)
+	RET
+first:
+	MOVL	$LAPIC_ID_REG, BX
+	MOVL	(BX), AX
+	SHRL	$24, AX
+	MOVL	AX, ret+0(FP)
+	INCL	AX
+	XORL	DX, DX
+	MOVL	$IA32_TSC_AUX, CX
+	WRMSR
+	RET
+
+// func lapicRead(off uint32) uint32
+TEXT ·lapicRead(SB),NOSPLIT,$0-12
+	MOVL	$LAPIC_BASE, AX
+	MOVL	off+0(FP), BX
+	ADDQ	BX, AX
+	MOVL	(AX), CX
+	MOVL	CX, ret+8(FP)
+	RET
+
+// func lapicWrite(off uint32, val uint32)
+TEXT ·lapicWrite(SB),NOSPLIT,$0-8
+	MOVL	$LAPIC_BASE, AX
+	MOVL	off+0(FP), BX
+	ADDQ	BX, AX
+	MOVL	val+4(FP), CX
+	MOVL	CX, (AX)
+	RET
+
+// func haltFor(count uint32)
+//
+// Starts this CPU's LAPIC timer (one-shot) with count and halts until an
+// interrupt: the timer's, an IPI or a device's. Interrupts are off while
+// arming so that a timer expiring at once is delivered after STI, which
+// the STI shadow delays until HLT waits.
+TEXT ·haltFor(SB),NOSPLIT,$0-4
+	CLI
+	MOVL	$(LAPIC_BASE+LAPIC_TIMER_INITIAL), AX
+	MOVL	count+0(FP), CX
+	MOVL	CX, (AX)
+	STI
+	HLT
+	RET
+
+// func idtGatePresent(vector uint32) bool
+TEXT ·idtGatePresent(SB),NOSPLIT,$16-9
+	SIDT	0(SP)
+	MOVL	vector+0(FP), AX
+	SHLQ	$4, AX
+	MOVWLZX	0(SP), BX	// limit
+	LEAQ	15(AX), CX
+	CMPQ	CX, BX
+	JA	absent
+	MOVQ	2(SP), BX	// base
+	ADDQ	AX, BX
+	MOVB	5(BX), AX	// type and attributes: P is bit 7
+	SHRB	$7, AX
+	MOVB	AX, ret+8(FP)
+	RET
+absent:
+	MOVB	$0, ret+8(FP)
+	RET
+
+// func pause()
+TEXT ·pause(SB),NOSPLIT,$0
+	PAUSE
+	RET
