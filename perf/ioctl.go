@@ -195,12 +195,16 @@ func (e *Event) queryBPF(t *syscall.Task, addr uint64) error {
 		return linux.E2BIG
 	}
 	ids := e.tp.progs.ids()
+	var cnt [4]byte
+	binary.LittleEndian.PutUint32(cnt[:], uint32(len(ids)))
+	// bpf_prog_array_copy_info: ids_len 0 only asks for the count.
 	var result error
-	if uint32(len(ids)) > idsLen {
+	if idsLen != 0 && uint32(len(ids)) > idsLen {
 		ids, result = ids[:idsLen], linux.ENOSPC
 	}
-	var cnt [4]byte
-	binary.LittleEndian.PutUint32(cnt[:], uint32(len(e.tp.progs.ids())))
+	if idsLen == 0 {
+		ids = nil
+	}
 	out := make([]byte, 4*idsLen)
 	for i, id := range ids {
 		binary.LittleEndian.PutUint32(out[4*i:], id)
