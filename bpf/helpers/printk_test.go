@@ -103,9 +103,9 @@ func TestTracePrintkFormats(t *testing.T) {
 		{"%pS", []uint64{0x1000}, "0x1000", 0},
 		{"%pB", []uint64{0xffffffff81000011}, "do_sys_open+0x11/0x200", 0},
 		{"100%%", nil, "100%", 0},
-		{"%pKabc|", []uint64{0}, "0000000000000000|", 0}, // letters after %p are eaten
+		{"%pKabc|", []uint64{0}, "0000000000000000|", 0},     // letters after %p are eaten
 		{"%d %d %d %d", []uint64{1, 2, 3}, "", linux.EINVAL}, // more conversions than arguments
-		{"%d|%d|%d", nil, "0|0|0", 0}, // trace_printk always has three arguments
+		{"%d|%d|%d", nil, "0|0|0", 0},                        // trace_printk always has three arguments
 		{"%.2d", []uint64{1}, "", linux.EINVAL},
 		{"%hd", []uint64{1}, "", linux.EINVAL},
 		{"%#x", []uint64{1}, "", linux.EINVAL},

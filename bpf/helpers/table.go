@@ -29,10 +29,10 @@ type Privilege uint8
 
 // The groups of bpf_base_func_proto.
 const (
-	NotBase     Privilege = iota // not a base helper
-	Unprivileged                 // first group: any loader
-	NeedBPF                      // second group: bpf_capable()
-	NeedPerfmon                  // third group: perfmon_capable()
+	NotBase      Privilege = iota // not a base helper
+	Unprivileged                  // first group: any loader
+	NeedBPF                       // second group: bpf_capable()
+	NeedPerfmon                   // third group: perfmon_capable()
 )
 
 // ProgTypes is a set of program types, bit t for BPF_PROG_TYPE t.
