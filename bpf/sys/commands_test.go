@@ -133,7 +133,7 @@ func TestSizeRules(t *testing.T) {
 	}
 }
 
-func retProg(t *testing.T, v int) []isa.Instruction {
+func retProg(t testing.TB, v int) []isa.Instruction {
 	return asmProg(t, fmt.Sprintf("mov %%r0, %d\nexit", v))
 }
 

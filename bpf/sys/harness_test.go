@@ -22,6 +22,8 @@ import (
 type testEnv struct {
 	clock atomic.Int64
 	arch  verifier.Arch
+	// memLimit bounds one map allocation (0: maps.DefaultMemoryLimit).
+	memLimit uint64
 }
 
 func (e *testEnv) PossibleCPUs() int           { return 2 }
@@ -164,7 +166,7 @@ func (p *proc) loadProg(typ linux.BPFProgType, insns []isa.Instruction) int {
 }
 
 // asmProg assembles a test program (bpf/asm syntax).
-func asmProg(t *testing.T, src string) []isa.Instruction {
+func asmProg(t testing.TB, src string) []isa.Instruction {
 	t.Helper()
 	insns, err := asm.Assemble(src)
 	if err != nil {
