@@ -125,12 +125,12 @@ func (e *Event) OnCPU() int {
 // from a program running on cpu. The registers are those of the hit that
 // ran the program when perf ran it (kprobe, perf_event), none otherwise.
 func (e *Event) Output(cpu int, data []byte) error {
-	var sd sampleData
-	var regs *Regs
-	if c := e.sys.cpu(cpu); c != nil {
-		regs = c.regs
+	c := e.sys.cpu(cpu)
+	if c == nil {
+		return linux.EINVAL // no such CPU: not a program's
 	}
-	e.fill(&sd, cpu, regs)
+	var sd sampleData
+	e.fill(&sd, cpu, c.regs)
 	sd.raw, sd.hasRaw = data, true
 	sd.period = 0
 	return e.output(&sd)
