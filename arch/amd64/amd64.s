@@ -121,3 +121,9 @@ absent:
 TEXT ·pause(SB),NOSPLIT,$0
 	PAUSE
 	RET
+
+// func haltForever()
+TEXT ·haltForever(SB),NOSPLIT,$0
+	CLI
+	HLT
+	RET

@@ -21,6 +21,7 @@ func lapicWrite(off uint32, val uint32)
 func haltFor(count uint32)
 func idtGatePresent(vector uint32) bool
 func pause()
+func haltForever()
 
 const (
 	lapicBase = tamago.LAPIC_BASE
