@@ -94,7 +94,9 @@ func FuzzDispatch(f *testing.F) {
 		f.Add(calls, s.pages)
 	}
 	f.Fuzz(func(t *testing.T, calls, pages []byte) {
-		sys := New(&testEnv{memLimit: 1 << 20})
+		env := newTestEnv()
+		env.memLimit = 1 << 20
+		sys := New(env)
 		p := newProc(t, sys)
 		// Objects the calls can name: maps 0 (array) and 1 (hash),
 		// programs 2 (socket filter) and 3 (XDP), BTF 4, prog array 5.

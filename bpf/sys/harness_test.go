@@ -8,74 +8,40 @@ import (
 	"unsafe"
 
 	"hachi/bpf/asm"
+	"hachi/bpf/helpers"
+	"hachi/bpf/helpers/helperstest"
 	"hachi/bpf/isa"
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
-	"hachi/bpf/vm"
 	"hachi/syscall"
 	"hachi/syscall/linux"
 )
 
 // testEnv is an Env for host tests: 2 CPUs, a fake clock that advances by
-// 100 ns per reading, and the three map helpers (the helper table proper
-// belongs to bpf/helpers).
+// 100 ns per reading, and bpf/helpers over helperstest's fake kernel.
 type testEnv struct {
 	clock atomic.Int64
 	arch  verifier.Arch
 	// memLimit bounds one map allocation (0: maps.DefaultMemoryLimit).
 	memLimit uint64
+	helpers  *helpers.Set
+	kernel   *helperstest.Kernel
 }
 
-func (e *testEnv) PossibleCPUs() int           { return 2 }
-func (e *testEnv) ChargeMemory(n uint64) error { return maps.FixedHost{CPUs: 2}.ChargeMemory(n) }
-func (e *testEnv) CurrentCPU() int             { return 0 }
-func (e *testEnv) Nanotime() int64             { return e.clock.Add(100) }
-func (e *testEnv) BootTime() uint64            { return 42e9 }
-func (e *testEnv) Arch() verifier.Arch         { return e.arch }
-func (e *testEnv) Helpers(linux.BPFProgType) HelperSet {
-	return HelperSet{Impl: testHelpers, Protos: testProtos}
+func newTestEnv() *testEnv {
+	k := &helperstest.Kernel{Monotonic: 1e9, Boot: 2e9, Coarse: 1e9, Step: 1}
+	return &testEnv{helpers: helpers.New(k, 2), kernel: k}
 }
 
-// testProtos are the prototypes of the map helpers (bpf_map_*_proto).
-func testProtos(id int32) *verifier.HelperProto {
-	switch linux.BPFFuncID(id) {
-	case linux.BPF_FUNC_map_lookup_elem:
-		return &verifier.HelperProto{Name: "map_lookup_elem", Ret: verifier.RetPtrToMapValueOrNull,
-			Args: [5]verifier.ArgType{verifier.ArgConstMapPtr, verifier.ArgPtrToMapKey}}
-	case linux.BPF_FUNC_map_update_elem:
-		return &verifier.HelperProto{Name: "map_update_elem", Ret: verifier.RetInteger,
-			Args: [5]verifier.ArgType{verifier.ArgConstMapPtr, verifier.ArgPtrToMapKey, verifier.ArgPtrToMapValue, verifier.ArgAnything}}
-	case linux.BPF_FUNC_map_delete_elem:
-		return &verifier.HelperProto{Name: "map_delete_elem", Ret: verifier.RetInteger,
-			Args: [5]verifier.ArgType{verifier.ArgConstMapPtr, verifier.ArgPtrToMapKey}}
-	}
-	return nil
+func (e *testEnv) PossibleCPUs() int { return 2 }
+func (e *testEnv) ChargeMemory(n uint64) error {
+	return maps.FixedHost{CPUs: 2, MemoryLimit: e.memLimit}.ChargeMemory(n)
 }
-
-var testHelpers = func() vm.Helpers {
-	h := make(vm.Helpers, 4)
-	h[linux.BPF_FUNC_map_lookup_elem] = func(env *vm.Env, r1, r2, _, _, _ uint64) uint64 {
-		m := env.Map(r1).Map.(maps.Map)
-		key, _ := env.Memory(r2, uint64(m.Info().KeySize), false)
-		p := m.LookupElem(int(env.CPU), key)
-		if p != nil {
-			env.Declare(vm.Region{Base: p, Size: uintptr(m.Info().ValueSize), Writable: true})
-		}
-		return uint64(uintptr(p))
-	}
-	h[linux.BPF_FUNC_map_update_elem] = func(env *vm.Env, r1, r2, r3, r4, _ uint64) uint64 {
-		m := env.Map(r1).Map.(maps.Map)
-		key, _ := env.Memory(r2, uint64(m.Info().KeySize), false)
-		val, _ := env.Memory(r3, uint64(m.Info().ValueSize), false)
-		return uint64(linux.SyscallReturn(m.UpdateElem(int(env.CPU), key, val, r4)))
-	}
-	h[linux.BPF_FUNC_map_delete_elem] = func(env *vm.Env, r1, r2, _, _, _ uint64) uint64 {
-		m := env.Map(r1).Map.(maps.Map)
-		key, _ := env.Memory(r2, uint64(m.Info().KeySize), false)
-		return uint64(linux.SyscallReturn(m.DeleteElem(int(env.CPU), key)))
-	}
-	return h
-}()
+func (e *testEnv) CurrentCPU() int       { return 0 }
+func (e *testEnv) Nanotime() int64       { return e.clock.Add(100) }
+func (e *testEnv) BootTime() uint64      { return 42e9 }
+func (e *testEnv) Arch() verifier.Arch   { return e.arch }
+func (e *testEnv) Helpers() *helpers.Set { return e.helpers }
 
 // proc is a process calling bpf(2) through the byte-level interface: its
 // attrs live in its SliceSpace.
@@ -86,7 +52,7 @@ type proc struct {
 	tk  *syscall.Task
 }
 
-func newSystem() *System { return New(&testEnv{}) }
+func newSystem() *System { return New(newTestEnv()) }
 
 func newProc(t *testing.T, s *System) *proc {
 	as := syscall.NewSliceSpace()

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"hachi/bpf/helpers"
 	"hachi/bpf/isa"
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
@@ -354,15 +355,15 @@ func (c *call) check(p *Prog, a *linux.BPFAttrProgLoad) error {
 	}
 	res := &progResolver{c: c, fdArray: a.FDArray, seen: map[*Map]*verifier.Map{}}
 	defer res.release()
-	helpers := c.sys.env.Helpers(p.typ)
+	impl, protos := c.sys.env.Helpers().ForProgType(p.typ, helpers.Caps{BPF: bpfCapable(c.t), Perfmon: perfmonCapable(c.t)})
 	vp, verr := verifier.Verify(p.insns, verifier.Options{
 		ProgType:           p.typ,
 		ExpectedAttachType: p.expectedAttachType,
 		Arch:               c.sys.env.Arch(),
 		GPL:                p.gpl,
 		Maps:               res,
-		Helpers:            helpers.Impl,
-		Protos:             helpers.Protos,
+		Helpers:            impl,
+		Protos:             protos,
 		Log:                lg,
 	})
 	if lg.Faulted() {

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"hachi/bpf/helpers"
 	"hachi/bpf/verifier"
-	"hachi/bpf/vm"
 	"hachi/syscall"
 	"hachi/syscall/linux"
 )
@@ -41,17 +41,9 @@ type Env interface {
 	// Arch is the architecture whose register frame kprobe and
 	// perf_event programs see.
 	Arch() verifier.Arch
-	// Helpers are the helpers programs of typ may call (Linux's
-	// get_func_proto).
-	Helpers(typ linux.BPFProgType) HelperSet
-}
-
-// HelperSet is the helpers of one program type: the implementations the
-// interpreter calls and the prototypes the verifier checks calls against,
-// both by Linux helper id.
-type HelperSet struct {
-	Impl   vm.Helpers
-	Protos func(id int32) *verifier.HelperProto
+	// Helpers are the kernel's helper functions; each program gets
+	// those of its type and its loader's capabilities (get_func_proto).
+	Helpers() *helpers.Set
 }
 
 // System is the bpf() state of one kernel: the object id spaces, the
