@@ -57,15 +57,6 @@ func (e *env) checkCondJump(ins isa.Instruction, op isa.Op) (next int, feasible 
 	return 0, false, nil
 }
 
-// pushState saves st to be explored from insn later.
-func (e *env) pushState(st *state, insn int) error {
-	cur := e.st
-	e.st = st
-	err := e.pushPath(insn)
-	e.st = cur
-	return err
-}
-
 // branchTaken decides a comparison from what is known (is_branch_taken):
 // 1 always, 0 never, -1 either.
 func branchTaken(a, b *reg, jop isa.JumpOp, is32 bool) int {

@@ -172,6 +172,9 @@ func (e *env) checkArg(p *HelperProto, i int, t ArgType, meta *callMeta) error {
 	if err != nil {
 		return err
 	}
+	if r.isPacket() && !p.PacketAccess && base != ArgAnything {
+		return e.fail(linux.EACCES, "helper access to the packet is not allowed")
+	}
 	if t&ArgMaybeNull != 0 && r.isNull() {
 		switch base {
 		case ArgPtrToMem:
@@ -672,9 +675,6 @@ func (e *env) checkLdAbs(ins isa.Instruction, op isa.Op) error {
 	if !e.ctx.ldAbs {
 		return e.fail(linux.EINVAL, "BPF_LD_[ABS|IND] instructions not allowed for this program type")
 	}
-	if len(e.subprogs) > 1 {
-		return e.fail(linux.EINVAL, "BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls")
-	}
 	if len(e.st.refs) > 0 {
 		return e.fail(linux.EINVAL, "BPF_LD_[ABS|IND] would lead to reference leak")
 	}
@@ -691,7 +691,8 @@ func (e *env) checkLdAbs(ins isa.Instruction, op isa.Op) error {
 		}
 	}
 	e.clobberCallerSaved()
-	return e.setReg(isa.R0, widthScalar(op.Info().Width(), false))
+	// Linux leaves r0 unknown, though the load is at most 32 bits.
+	return e.setReg(isa.R0, unknownScalar())
 }
 
 // resolveMaps finds the maps of every lddw that names one

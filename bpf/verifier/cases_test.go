@@ -85,7 +85,7 @@ var progTypes = map[string]linux.BPFProgType{
 }
 
 var errnos = map[string]linux.Errno{"EACCES": linux.EACCES, "EINVAL": linux.EINVAL, "E2BIG": linux.E2BIG,
-	"EBADF": linux.EBADF, "ENOSPC": linux.ENOSPC}
+	"EBADF": linux.EBADF, "ENOSPC": linux.ENOSPC, "ENOTSUPP": linux.ENOTSUPP}
 
 func parseMapSpec(s string) (mapSpec, error) {
 	parts := strings.Split(s, ":")
@@ -307,9 +307,12 @@ func (c *testCase) options(buf log.Buffer) Options {
 	for i, s := range c.maps {
 		maps[i] = s.verifierMap(fmt.Sprintf("m%d", i))
 	}
-	l, err := log.New(c.logLevel, 1, uint32(len(buf)), buf)
-	if err != nil {
-		panic(err)
+	l := &log.Log{}
+	if c.logLevel != 0 {
+		var err error
+		if l, err = log.New(c.logLevel, 1, uint32(len(buf)), buf); err != nil {
+			panic(err)
+		}
 	}
 	return Options{ProgType: c.progType, Arch: c.arch, CtxSize: c.ctxSize, GPL: c.gpl, Maps: maps,
 		Helpers: impl, Protos: protos, Log: l, StrictStackReads: c.strict}
@@ -332,11 +335,15 @@ func (c *testCase) String() string { return fmt.Sprintf("%s:%d %s", c.file, c.li
 
 func TestCases(t *testing.T) {
 	cases := loadCases(t)
-	if len(cases) < 200 {
+	if len(cases) < 200 && os.Getenv("HACHI_CASE") == "" {
 		t.Errorf("only %d cases; the table must hold at least 200", len(cases))
 	}
 	accepted, refused := 0, 0
+	only := os.Getenv("HACHI_CASE")
 	for _, c := range cases {
+		if only != "" && !strings.Contains(c.name, only) {
+			continue
+		}
 		insns, err := c.program()
 		if err != nil {
 			t.Errorf("%v: %v", c, err)
@@ -358,14 +365,14 @@ func TestCases(t *testing.T) {
 				t.Errorf("%v: refused with %v, want %v %q\n%s", c, err, c.errno.Name(), c.msg, tail(text, 30))
 				continue
 			}
-			if !strings.Contains(text, verr.Msg+"\n") {
+			if c.logLevel != 0 && !strings.Contains(text, verr.Msg+"\n") {
 				t.Errorf("%v: the log does not hold the message %q", c, verr.Msg)
 			}
 			refused++
 		default:
 			accepted++
 		}
-		if !strings.Contains(text, "processed ") {
+		if c.logLevel != 0 && !strings.Contains(text, "processed ") {
 			t.Errorf("%v: the log has no statistics line", c)
 		}
 		for _, want := range c.logWant {

@@ -226,11 +226,15 @@ func (e *env) step() (done bool, err error) {
 
 // pushPath saves a copy of the current state to continue at insn later
 // (push_stack). It fails past MaxPendingPaths, as Linux does.
-func (e *env) pushPath(insn int) error {
+func (e *env) pushPath(insn int) error { return e.pushState(e.st.clone(), insn) }
+
+// pushState saves st, a state of the current path (not shared with it), to
+// continue at insn later.
+func (e *env) pushState(st *state, insn int) error {
 	if len(e.pending) >= MaxPendingPaths {
 		return e.fail(linux.E2BIG, "The sequence of %d jumps is too complex.", len(e.pending))
 	}
-	p := &pendingPath{st: e.st.clone(), insn: insn, prev: e.insn, parent: e.parent,
+	p := &pendingPath{st: st, insn: insn, prev: e.insn, parent: e.parent,
 		written: append([]liveSet(nil), e.written...), logPos: e.log.Len()}
 	if e.parent != nil {
 		e.parent.branches++

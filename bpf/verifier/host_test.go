@@ -3,9 +3,11 @@
 package verifier
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,6 +77,48 @@ func hostMap(s mapSpec) (int, error) {
 	return fd, nil
 }
 
+// hostFuncBTF builds the smallest BTF that describes the program's
+// functions (an int, a prototype, and one static FUNC per subprogram) and
+// loads it: Linux wants BTF func_info for programs that hand callbacks to
+// helpers ("missing btf func_info"). It returns the BTF fd and the
+// func_info records.
+func hostFuncBTF(starts []int) (int, []linux.BPFFuncInfo, error) {
+	strs := []byte("\x00int\x00")
+	le := binary.LittleEndian
+	var types []byte
+	put := func(v ...uint32) {
+		for _, x := range v {
+			types = le.AppendUint32(types, x)
+		}
+	}
+	// [1] int: name "int", kind INT, size 4, 32-bit signed.
+	put(1, linux.BTF_KIND_INT<<24, 4, 1<<24|32)
+	// [2] int (void): a prototype without parameters returning int.
+	put(0, linux.BTF_KIND_FUNC_PROTO<<24, 1)
+	var infos []linux.BPFFuncInfo
+	for k, start := range starts {
+		name := uint32(len(strs))
+		strs = append(strs, fmt.Sprintf("f%d\x00", k)...)
+		put(name, linux.BTF_KIND_FUNC<<24, 2) // static linkage
+		infos = append(infos, linux.BPFFuncInfo{InsnOff: uint32(start), TypeID: uint32(3 + k)})
+	}
+	var blob []byte
+	blob = le.AppendUint16(blob, linux.BTF_MAGIC)
+	blob = append(blob, 1, 0)
+	blob = le.AppendUint32(blob, 24)
+	blob = le.AppendUint32(blob, 0)
+	blob = le.AppendUint32(blob, uint32(len(types)))
+	blob = le.AppendUint32(blob, uint32(len(types)))
+	blob = le.AppendUint32(blob, uint32(len(strs)))
+	blob = append(append(blob, types...), strs...)
+	attr := linux.BPFAttrBTFLoad{BTF: uint64(uintptr(unsafe.Pointer(&blob[0]))), BTFSize: uint32(len(blob))}
+	fd, err := hostBPF(linux.BPF_BTF_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	if err != nil {
+		return -1, nil, fmt.Errorf("btf load: %w", err)
+	}
+	return fd, infos, nil
+}
+
 // hostLoad loads a case's program on the host and reports its verdict.
 func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText string, err error) {
 	var fds []int
@@ -102,6 +146,7 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 		}
 	}
 	code := isa.Encode(prog)
+	starts, callbacks := subprogStarts(prog)
 	license := []byte("GPL\x00")
 	if !c.gpl {
 		license = []byte("Proprietary\x00")
@@ -110,6 +155,17 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 	attr := linux.BPFAttrProgLoad{ProgType: uint32(c.progType), InsnCnt: uint32(len(prog)),
 		Insns: uint64(uintptr(unsafe.Pointer(&code[0]))), License: uint64(uintptr(unsafe.Pointer(&license[0]))),
 		LogLevel: 1, LogSize: uint32(len(logBuf)), LogBuf: uint64(uintptr(unsafe.Pointer(&logBuf[0])))}
+	if callbacks {
+		btf, infos, err := hostFuncBTF(starts)
+		if err != nil {
+			return 0, "", err
+		}
+		fds = append(fds, btf)
+		attr.ProgBTFFD = uint32(btf)
+		attr.FuncInfoRecSize = uint32(unsafe.Sizeof(infos[0]))
+		attr.FuncInfo = uint64(uintptr(unsafe.Pointer(&infos[0])))
+		attr.FuncInfoCnt = uint32(len(infos))
+	}
 	fd, lerr := hostBPF(linux.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	text := string(logBuf[:strings.IndexByte(string(logBuf), 0)])
 	if lerr == nil {
@@ -119,6 +175,28 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 	var e linux.Errno
 	errors.As(lerr, &e)
 	return e, text, nil
+}
+
+// subprogStarts lists the entries of the program's functions, and whether
+// any is a callback (a target of lddw func).
+func subprogStarts(prog []isa.Instruction) (starts []int, callbacks bool) {
+	set := map[int]bool{0: true}
+	for i, ins := range prog {
+		lddw := ins.Opcode == isa.MemOpcode(isa.ClassLD, isa.ModeImm, isa.SizeDW)
+		call := ins.Opcode == isa.JumpOpcode(isa.ClassJMP, isa.JumpCall, isa.SourceImm) && ins.Src == isa.Register(isa.CallLocal)
+		if lddw && isa.PseudoSource(ins.Src) == isa.PseudoFunc {
+			callbacks = true
+			set[i+1+int(ins.Imm)] = true
+		}
+		if call {
+			set[i+1+int(ins.Imm)] = true
+		}
+	}
+	for s := range set {
+		starts = append(starts, s)
+	}
+	sort.Ints(starts)
+	return starts, callbacks
 }
 
 // hostAvailable reports whether this process may load programs.

@@ -268,6 +268,17 @@ func (e *env) checkStackAccess(a memAccess) (reg, error) {
 	}
 	e.noteStackDepth(f, off)
 	frameNo := int(p.frame)
+	if a.kind == accessWrite && a.value != nil && a.value.isPointer() {
+		// A pointer is spilled whole, and a pointer to a stack never
+		// lands in another frame, where it could outlive its own
+		// (check_stack_write_fixed_off).
+		if a.size != slotSize {
+			return reg{}, e.fail(linux.EACCES, "invalid size of register spill")
+		}
+		if frameNo != len(e.st.frames)-1 && a.value.typ == ptrToStack {
+			return reg{}, e.fail(linux.EINVAL, "cannot spill pointers to stack into stack frame of the caller")
+		}
+	}
 	if a.kind.reads() {
 		v, err := e.stackRead(f, frameNo, off, a)
 		if err != nil || a.kind == accessRead {

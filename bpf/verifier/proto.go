@@ -76,6 +76,9 @@ type HelperProto struct {
 	ArgSize [5]uint32
 	// Callback is set for helpers that call a program function.
 	Callback Callback
+	// PacketAccess: memory arguments may point into the packet
+	// (bpf_func_proto.pkt_access).
+	PacketAccess bool
 	// ChangesPacket: the helper may move or resize the packet, so every
 	// packet pointer is invalid afterwards (bpf_helper_changes_pkt_data).
 	ChangesPacket bool

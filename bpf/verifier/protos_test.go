@@ -19,11 +19,11 @@ var (
 )
 
 var testProtos = map[linux.BPFFuncID]*HelperProto{
-	linux.BPF_FUNC_map_lookup_elem: {Name: "map_lookup_elem", Ret: RetPtrToMapValueOrNull,
+	linux.BPF_FUNC_map_lookup_elem: {Name: "map_lookup_elem", PacketAccess: true, Ret: RetPtrToMapValueOrNull,
 		Args: [5]ArgType{ArgConstMapPtr, ArgPtrToMapKey}},
-	linux.BPF_FUNC_map_update_elem: {Name: "map_update_elem", Ret: RetInteger,
+	linux.BPF_FUNC_map_update_elem: {Name: "map_update_elem", PacketAccess: true, Ret: RetInteger,
 		Args: [5]ArgType{ArgConstMapPtr, ArgPtrToMapKey, ArgPtrToMapValue, ArgAnything}},
-	linux.BPF_FUNC_map_delete_elem: {Name: "map_delete_elem", Ret: RetInteger,
+	linux.BPF_FUNC_map_delete_elem: {Name: "map_delete_elem", PacketAccess: true, Ret: RetInteger,
 		Args: [5]ArgType{ArgConstMapPtr, ArgPtrToMapKey}},
 	linux.BPF_FUNC_probe_read: {Name: "probe_read", GPLOnly: true, Ret: RetInteger,
 		Args: [5]ArgType{memUn, ArgConstSizeOrZero, ArgAnything}},

@@ -158,31 +158,41 @@ func (e *env) visit() (pruned bool, err error) {
 	if head && latest != nil && e.st.loopIters[i] > widenAfter {
 		widen(e.st, latest.st)
 	}
+	// Linux adds a checkpoint only every few jumps and instructions,
+	// except where loops are decided.
+	add := head || (e.jmpsSinceCheckpoint >= 2 && e.insnsSinceCheckpoint >= 8)
 	kept := list[:0]
 	for _, c := range list {
-		if c.branches == 0 && !pruned && e.covers(c, compareLive) {
+		switch {
+		case pruned:
+		case c.branches == 0 && e.covers(c, compareLive):
 			c.hits++
 			e.propagateLiveness(c)
 			pruned = true
-		} else if c.branches == 0 && !pruned {
+		case add:
+			// Misses count only when a state is added, so that a loop
+			// keeps states from its first and its last iterations.
 			c.misses++
 		}
-		// Forget checkpoints that keep missing (Linux's miss_cnt heuristic).
-		if c.branches == 0 && c.misses > c.hits*3+3 {
+		// Forget states that keep missing (Linux's miss_cnt heuristic),
+		// sooner than loop heads' unfinished ones, which help
+		// callbacks converge. A forgotten unfinished checkpoint stays
+		// in its path's chain for liveness, without its state.
+		n := 3
+		if head && c.branches > 0 {
+			n = 64
+		}
+		if c.misses > c.hits*n+n {
 			c.st = nil
 			e.liveStates--
 			continue
 		}
 		kept = append(kept, c)
 	}
+	clear(list[len(kept):])
 	e.explored[i] = kept
-	if pruned {
-		return true, nil
-	}
-	// Linux adds a checkpoint only every few jumps and instructions,
-	// except where loops are decided.
-	if !head && (e.jmpsSinceCheckpoint < 2 || e.insnsSinceCheckpoint < 8) {
-		return false, nil
+	if pruned || !add {
+		return pruned, nil
 	}
 	e.jmpsSinceCheckpoint, e.insnsSinceCheckpoint = 0, 0
 	c := &checkpoint{st: e.st.clone(), insn: i, parent: e.parent, branches: 1,

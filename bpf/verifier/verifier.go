@@ -161,10 +161,17 @@ func Verify(insns []isa.Instruction, opts Options) (*Program, error) {
 	}
 	e.stats.Duration = time.Since(start)
 	e.printStats()
-	if err == nil && e.log.Full() {
-		// Linux reports a log that did not fit even when the program is
-		// fine (bpf_vlog_finalize).
-		err = &Error{Errno: linux.ENOSPC, Insn: -1, Msg: "log buffer too small"}
+	switch {
+	case e.log.Faulted():
+		err = &Error{Errno: linux.EFAULT, Insn: -1, Msg: "fault writing the log"}
+	case e.log.Full():
+		// A log that did not fit is reported whatever the verdict, as
+		// Linux 6.1's bpf_check does.
+		msg := "log buffer too small"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		err = &Error{Errno: linux.ENOSPC, Insn: -1, Msg: msg}
 	}
 	if err != nil {
 		var verr *Error
