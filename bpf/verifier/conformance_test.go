@@ -97,3 +97,66 @@ func TestConformanceSuite(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d refused as Linux refuses them", accepted, refused)
 }
+
+// safeNegative are the suite's negative programs that are safe to run: they
+// are negative for what they return, not for what they do.
+var safeNegative = map[string]string{
+	"incorrect_return_value_high_bits.data": "an 8-byte load inside its 12-byte memory; the test expects a wrong result",
+}
+
+// TestConformanceNegative classifies every negative file: text the
+// assembler refuses, a program the verifier refuses (with why), or a safe
+// program listed in safeNegative. A file it cannot classify fails.
+func TestConformanceNegative(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(conformanceDir, "negative", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("negative suite not found: %v", err)
+	}
+	sort.Strings(files)
+	counts := map[string]int{}
+	for _, path := range files {
+		name := filepath.Base(path)
+		if filepath.Ext(name) != ".data" {
+			// The suite's runner script, not a test.
+			if name != "invalid.sh" {
+				t.Errorf("%s: unknown file in negative/", name)
+			}
+			continue
+		}
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := asm.ParseDataFile(string(text))
+		if err != nil {
+			if !errors.Is(err, asm.ErrDataFile) {
+				t.Errorf("%s: %v", name, err)
+			}
+			counts["no program in the file"]++
+			continue
+		}
+		insns, err := d.Program()
+		if err != nil {
+			counts["refused by the assembler"]++
+			continue
+		}
+		_, err = Verify(insns, conformanceOptions(d.Mem))
+		why, safe := safeNegative[name]
+		switch {
+		case safe && err != nil:
+			t.Errorf("%s: %s, yet refused: %v", name, why, err)
+		case safe:
+			counts["safe, negative for its result"]++
+		case err == nil:
+			t.Errorf("%s: a negative program the verifier accepts", name)
+		default:
+			var verr *Error
+			if !errors.As(err, &verr) {
+				t.Errorf("%s: %v is not a verifier refusal", name, err)
+				continue
+			}
+			counts["refused by the verifier ("+verr.Errno.Name()+")"]++
+		}
+	}
+	t.Logf("negative programs: %v", counts)
+}
