@@ -256,7 +256,8 @@ func (p *testProg) Run(env *vm.Env, ctx vm.Region) uint64 {
 	}
 	r0, err := p.prog.Run(env, ctx)
 	if err != nil {
-		p.lastRun.Store(&err)
+		fault := err
+		p.lastRun.Store(&fault)
 		return 0
 	}
 	return r0
