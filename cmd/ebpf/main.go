@@ -37,7 +37,8 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `usage:
 	ebpf asm FILE
 	ebpf disasm [--llvm] FILE
-	ebpf run [--mem HEX] [--repeat N] FILE`
+	ebpf run [--mem HEX] [--repeat N] FILE
+` + loadUsage
 
 // errUsage marks errors of the command line (exit status 2).
 var errUsage = errors.New("usage")
@@ -59,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 func dispatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: no command", errUsage)
+	}
+	if args[0] == "load" || args[0] == "test-run" {
+		return loadCommand(args, stdout, os.Stderr)
 	}
 	flags := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
