@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"hachi/bpf/asm"
 	"hachi/bpf/vm"
 )
 
@@ -45,19 +44,16 @@ func loopNative(n uint64) uint64 {
 	return r0
 }
 
-// fastProgram assembles src and makes a fast program of it: the benchmark
-// programs are straight-line arithmetic the verifier accepts trivially.
-func fastProgram(tb testing.TB, src string) *vm.Program {
-	tb.Helper()
-	insns, err := asm.Assemble(src)
+// benchmarkModes runs src in the fast mode (standing in for the verifier:
+// the benchmark programs are arithmetic the verifier accepts trivially)
+// and in the checked mode, each against native Go.
+func benchmarkModes(b *testing.B, src string, insns float64, native func() uint64) {
+	img, err := vm.Load(assemble(b, src), vm.Options{})
 	if err != nil {
-		tb.Fatal(err)
+		b.Fatal(err)
 	}
-	img, err := vm.Load(insns, vm.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return vm.NewVerified(img)
+	b.Run("fast", func(b *testing.B) { benchmarkAgainstNative(b, vm.NewVerified(img), insns, native) })
+	b.Run("checked", func(b *testing.B) { benchmarkAgainstNative(b, vm.NewChecked(img), insns, native) })
 }
 
 // benchmarkAgainstNative runs prog and native alternately, checks they
@@ -85,13 +81,12 @@ func benchmarkAgainstNative(b *testing.B, prog *vm.Program, insns float64, nativ
 // BenchmarkALUChain: 8,000 dependent ALU instructions in a straight line.
 func BenchmarkALUChain(b *testing.B) {
 	src := "mov %r0, 1\nlddw %r1, 0x5bd1e995\n" + strings.Repeat(chainGroup, chainGroups) + "exit\n"
-	prog := fastProgram(b, src)
-	benchmarkAgainstNative(b, prog, 8*chainGroups+3, func() uint64 { return chainNative(1, 0x5bd1e995) })
+	benchmarkModes(b, src, 8*chainGroups+3, func() uint64 { return chainNative(1, 0x5bd1e995) })
 }
 
 // BenchmarkLoop: a counted loop of three instructions per iteration.
 func BenchmarkLoop(b *testing.B) {
 	const n = 10000
-	prog := fastProgram(b, "mov %r0, 0\nmov %r1, 10000\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit\n")
-	benchmarkAgainstNative(b, prog, 3*n+3, func() uint64 { return loopNative(n) })
+	src := "mov %r0, 0\nmov %r1, 10000\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit\n"
+	benchmarkModes(b, src, 3*n+3, func() uint64 { return loopNative(n) })
 }

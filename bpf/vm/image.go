@@ -3,6 +3,7 @@ package vm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"unsafe"
 
@@ -87,6 +88,7 @@ func Load(insns []isa.Instruction, opts Options) (*Image, error) {
 		}
 		return nil, loadError(0, err)
 	}
+	insns = slices.Clone(insns)
 	img := &Image{insns: insns, ops: ops, table: opts.Helpers, lenInR2: opts.LenInR2}
 	starts, err := img.checkFlow()
 	if err != nil {
