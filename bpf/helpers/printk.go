@@ -579,15 +579,12 @@ func (s *Set) snprintf(env *vm.Env, r1, r2, r3, r4, r5 uint64) uint64 {
 	return uint64(w.n) + 1
 }
 
-// constString is an ARG_PTR_TO_CONST_STR argument without its NUL: the
+// constString is an ARG_PTR_TO_CONST_STR argument without its NUL. The
 // verifier proved the NUL is there for a verified program; a checked
-// program's string is read byte by byte through the checks.
+// program's string is checked byte by byte. Either way the string is
+// scanned a byte at a time, never viewed past its NUL (which could run
+// past its memory).
 func constString(env *vm.Env, addr uint64) ([]byte, bool) {
-	if !env.Checked() {
-		b, _ := env.Memory(addr, maxFormatLen, false)
-		n := indexNUL(b)
-		return b[:max(n, 0)], n >= 0
-	}
 	for n := uint64(0); n < maxFormatLen; n++ {
 		c, err := env.Memory(addr+n, 1, false)
 		if err != nil {

@@ -77,6 +77,7 @@ const nullsBit = 1 << 31
 type htabElem struct {
 	next     atomic.Uint32 // chain link
 	hash     atomic.Uint32
+	gen      atomic.Uint32 // bumped when the element is reused
 	freeNext atomic.Uint32 // free list link
 	ref      atomic.Uint32 // LRU reference bit
 	lruPrev  uint32        // LRU links and state, under the LRU lock
@@ -174,7 +175,9 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 	h.max = int64(h.info.MaxEntries)
 	h.total = h.info.MaxEntries
 	if !h.percpu && !lruKind {
-		h.total += uint32(ncpu) // Linux's extra_elems: an update replacing a key needs one
+		// Linux's extra_elems: an update replacing a key holds one more
+		// element for a moment; one per CPU, and one for the syscall side.
+		h.total += uint32(ncpu) + 1
 	}
 	if spec.Flags&linux.BPF_F_ZERO_SEED == 0 {
 		h.seed = rand.Uint32()
@@ -402,9 +405,12 @@ func (h *Hash) unlinkLocked(b *bucket, id uint32) bool {
 	return false
 }
 
-// setKey writes key and hash into element id before it is linked.
+// setKey writes key and hash into element id before it is linked. It
+// first bumps the element's generation, so that a syscall-side lookup
+// copying the element's old value sees the reuse (see Lookup).
 func (h *Hash) setKey(id uint32, key []byte, hash uint32) {
 	c, i := h.chunkOf(id)
+	c.elems[i].gen.Add(1)
 	copyIn(h.keyOf(c, i), key)
 	c.elems[i].hash.Store(hash)
 }
@@ -436,17 +442,23 @@ func (h *Hash) setValue(id uint32, cpu int, value []byte, fresh bool) {
 }
 
 // takeElem gets an element for a new key, growing a BPF_F_NO_PREALLOC
-// table if needed; 0 when the table has none left.
+// table if needed; 0 when the table has none left. A pop racing with
+// pushes can find every stack empty for a moment, so it tries a few times
+// before concluding.
 func (h *Hash) takeElem(cpu int) uint32 {
-	for {
+	for tries := 0; tries < takeTries; {
 		if id := h.free.pop(h, cpu); id != 0 {
 			return id
 		}
 		if !h.grow() {
-			return 0
+			tries++
 		}
 	}
+	return 0
 }
+
+// takeTries is how many times takeElem scans the free lists.
+const takeTries = 4
 
 // checkFlags is check_flags.
 func checkFlags(exists bool, flags uint64) error {
@@ -715,17 +727,31 @@ func (h *Hash) DeleteElem(cpu int, key []byte) error {
 
 // Lookup implements Map. It does not touch the LRU reference bit
 // (map_lookup_elem_sys_only), so that user space walking the map does not
-// disturb eviction.
+// disturb eviction. Linux copies under rcu_read_lock, which keeps a
+// deleted element from being reused for another key meanwhile only in
+// BPF_F_NO_PREALLOC tables; here every table reuses at once, so the copy
+// is checked afterwards (the element's generation and key unchanged, like
+// a seqlock read) and retried, and user space never reads another key's
+// value.
 func (h *Hash) Lookup(key, value []byte, flags uint64) error {
 	if err := lookupFlags(flags); err != nil {
 		return err
 	}
-	id := h.find(key[:h.keySize], hashKey(key[:h.keySize], h.seed))
-	if id == 0 {
-		return linux.ENOENT
+	key = key[:h.keySize]
+	hash := hashKey(key, h.seed)
+	for {
+		id := h.find(key, hash)
+		if id == 0 {
+			return linux.ENOENT
+		}
+		c, i := h.chunkOf(id)
+		e := &c.elems[i]
+		gen := e.gen.Load()
+		h.copyValueOut(id, value)
+		if e.gen.Load() == gen && e.hash.Load() == hash && h.keyEqual(c, i, key) {
+			return nil
+		}
 	}
-	h.copyValueOut(id, value)
-	return nil
 }
 
 // Update implements Map.

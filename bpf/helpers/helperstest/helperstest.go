@@ -14,8 +14,8 @@ import (
 	"hachi/syscall/linux"
 )
 
-// Kernel implements helpers.Kernel from its fields. Set them up before
-// programs run; only the trace pipe changes while they do.
+// Kernel implements helpers.Kernel from its fields, which must be set up
+// before programs run. Memory and symbols may be added at any time.
 type Kernel struct {
 	// Monotonic, Boot and Coarse are what the clocks return; each reading
 	// of Monotonic adds Step to it.
@@ -32,6 +32,7 @@ type Kernel struct {
 	FuncIPs            map[uint32]uint64
 
 	mu      sync.Mutex
+	memMu   sync.RWMutex // kernel, user
 	clock   uint64
 	kernel  []region // sorted by start
 	user    []region
@@ -60,13 +61,17 @@ var _ helpers.Kernel = (*Kernel)(nil)
 // KernelMemory makes b readable at its own address, as kernel memory.
 func (k *Kernel) KernelMemory(b []byte) uint64 {
 	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	k.memMu.Lock()
 	k.kernel = insert(k.kernel, region{addr, b})
+	k.memMu.Unlock()
 	return addr
 }
 
 // UserMemory makes b readable at user address addr.
 func (k *Kernel) UserMemory(addr uint64, b []byte) {
+	k.memMu.Lock()
 	k.user = insert(k.user, region{addr, b})
+	k.memMu.Unlock()
 }
 
 func insert(rs []region, r region) []region {
@@ -77,8 +82,10 @@ func insert(rs []region, r region) []region {
 
 // AddSymbol names [addr, addr+size) for %pS and %ps.
 func (k *Kernel) AddSymbol(name string, addr, size uint64) {
+	k.memMu.Lock()
 	k.symbols = append(k.symbols, symbol{name, addr, size})
 	sort.Slice(k.symbols, func(i, j int) bool { return k.symbols[i].addr < k.symbols[j].addr })
+	k.memMu.Unlock()
 }
 
 // Lines returns what programs printed so far, and forgets it.
@@ -130,6 +137,8 @@ func (k *Kernel) ReadKernel(dst []byte, addr uint64) error {
 	if addr < k.Limit {
 		return linux.ERANGE
 	}
+	k.memMu.RLock()
+	defer k.memMu.RUnlock()
 	return read(k.kernel, dst, addr)
 }
 
@@ -138,6 +147,8 @@ func (k *Kernel) ReadUser(dst []byte, addr uint64) error {
 	if addr >= k.Limit {
 		return linux.EFAULT
 	}
+	k.memMu.RLock()
+	defer k.memMu.RUnlock()
 	return read(k.user, dst, addr)
 }
 
@@ -162,6 +173,8 @@ func (k *Kernel) FuncIP(cpu uint32, _ vm.Region) uint64 { return k.FuncIPs[cpu] 
 
 // Symbol implements helpers.Unwinder.
 func (k *Kernel) Symbol(addr uint64) (string, uint64, uint64, bool) {
+	k.memMu.RLock()
+	defer k.memMu.RUnlock()
 	i := sort.Search(len(k.symbols), func(i int) bool { return k.symbols[i].addr > addr }) - 1
 	if i < 0 || addr-k.symbols[i].addr >= k.symbols[i].size {
 		return "", 0, 0, false
