@@ -721,9 +721,11 @@ func (c *call) mapInfo(m *Map, uinfo uint64, infoLen uint32) (int, error) {
 
 // Mmap is the bpf map side of mmap(2) on a map descriptor (bpf_map_mmap):
 // the memory to map for length bytes at page offset pgoff, for
-// BPF_F_MMAPABLE arrays and ring buffers. Private mappings are EINVAL and
-// other kinds ENOTSUPP, as in Linux. A writable mapping must be reported
-// to MmapClosed when it goes.
+// BPF_F_MMAPABLE arrays and ring buffers. As in Linux, kinds without
+// mmap are ENOTSUPP, private mappings EINVAL, writable mappings of a frozen
+// map EPERM and of a BPF_F_RDONLY_PROG map EACCES, arrays without
+// BPF_F_MMAPABLE EINVAL. A writable mapping must be reported to
+// MmapClosed when it goes.
 func (m *Map) Mmap(pgoff, length uint64, writable, shared bool) ([]byte, error) {
 	mm, ok := m.kind.(maps.Mmapper)
 	if !ok {
@@ -731,6 +733,14 @@ func (m *Map) Mmap(pgoff, length uint64, writable, shared bool) ([]byte, error) 
 	}
 	if !shared {
 		return nil, linux.EINVAL
+	}
+	if writable {
+		if fz, ok := m.kind.(maps.Freezer); ok && fz.Frozen() {
+			return nil, linux.EPERM
+		}
+		if m.info.Flags&linux.BPF_F_RDONLY_PROG != 0 {
+			return nil, linux.EACCES
+		}
 	}
 	return mm.Mmap(pgoff, length, writable)
 }
