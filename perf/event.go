@@ -122,8 +122,10 @@ func (e *Event) OnCPU() int {
 
 // Output implements maps.PerfEvent: bpf_perf_event_output's
 // perf_event_output of a PERF_RECORD_SAMPLE with data as its raw data,
-// from a program running on cpu. The registers are those of the hit that
-// ran the program when perf ran it (kprobe, perf_event), none otherwise.
+// from a program running on cpu. The sample's IP and cpumode come from the
+// registers of the hit that ran the program when perf ran it (a kprobe or
+// a perf_event sample); a tracepoint hit has no register frame in Hachi
+// (Linux's perf_fetch_caller_regs), so its samples carry IP 0.
 func (e *Event) Output(cpu int, data []byte) error {
 	c := e.sys.cpu(cpu)
 	if c == nil {
