@@ -66,13 +66,32 @@ func at(fmt []byte, i int) byte {
 	return 0
 }
 
+// CheckFormat is what Linux's verifier does with a bpf_snprintf format it
+// knows at load time (check_bpf_snprintf_call): bpf_bprintf_prepare
+// without arguments, EINVAL if fmt (without its NUL) is not a format
+// bpf_snprintf would print with nargs arguments.
+func CheckFormat(fmt []byte, nargs int) error {
+	if nargs > maxSnprintfArgs {
+		return linux.EINVAL
+	}
+	var s Set
+	_, err := s.prepare(nil, nil, fmt, make([]uint64, nargs))
+	return err
+}
+
 // prepare is bpf_bprintf_prepare: it checks fmt (without its NUL) against
 // the args, copies what %s, %pks, %pus, %pI and %pB point to into pb.tmp
 // and returns the conversions. EINVAL for a bad format, ENOSPC when the
-// copies overflow MAX_BPRINTF_BUF.
+// copies overflow MAX_BPRINTF_BUF. With pb nil it only checks the format
+// (the verifier's use), copying and reading nothing.
 func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) ([]spec, error) {
 	used := 0 // bytes of pb.tmp used, as Linux's bin_args buffer fills
-	specs := pb.specs[:0]
+	copying := pb != nil
+	var local [maxSnprintfArgs]spec
+	specs := local[:0]
+	if copying {
+		specs = pb.specs[:0]
+	}
 	for i := 0; i < len(fmt); i++ {
 		c := fmt[i]
 		if !isPrint(c) && !isSpace(c) {
@@ -127,43 +146,51 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) (
 				if n := at(fmt, i+1); n != 0 && !isSpace(n) && !isPunct(n) {
 					return nil, linux.EINVAL
 				}
-				if used == len(pb.tmp) {
-					return nil, linux.ENOSPC
+				if copying {
+					if used == len(pb.tmp) {
+						return nil, linux.ENOSPC
+					}
+					sp.ext, sp.text = 't', s.copyString(env, next == 'u', pb.tmp[used:], arg)
+					used += len(sp.text) + 1
 				}
-				sp.ext, sp.text = 't', s.copyString(env, next == 'u', pb.tmp[used:], arg)
-				used += len(sp.text) + 1
 			case next == 0 || isSpace(next) || isPunct(next) || next == 'K' || next == 'x' || next == 's' || next == 'S':
 				if next == 'K' || next == 'x' || next == 's' || next == 'S' {
 					sp.ext = next
 				}
 				i++
-				if used = alignUp4(used); len(pb.tmp)-used < 8 {
-					return nil, linux.ENOSPC
+				if copying {
+					if used = alignUp4(used); len(pb.tmp)-used < 8 {
+						return nil, linux.ENOSPC
+					}
+					used += 8
 				}
-				used += 8
 			case next == 'B':
 				i++
-				w := writer{dst: pb.tmp[used:]}
-				s.symbol(&w, arg-1, true, 1)
-				sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, max(len(pb.tmp)-used-1, 0))]
-				used = min(used+w.n+1, len(pb.tmp))
+				if copying {
+					w := writer{dst: pb.tmp[used:]}
+					s.symbol(&w, arg-1, true, 1)
+					sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, max(len(pb.tmp)-used-1, 0))]
+					used = min(used+w.n+1, len(pb.tmp))
+				}
 			case (next == 'i' || next == 'I') && (after == '4' || after == '6'):
 				i += 2
 				size := 4
 				if after == '6' {
 					size = 16
 				}
-				if len(pb.tmp)-used < size {
-					return nil, linux.ENOSPC
+				if copying {
+					if len(pb.tmp)-used < size {
+						return nil, linux.ENOSPC
+					}
+					var ip [16]byte
+					if s.read(env, false, ip[:size], arg) != nil {
+						clear(ip[:])
+					}
+					w := writer{dst: pb.tmp[used:]}
+					formatIP(&w, ip[:size], next == 'I')
+					sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, len(pb.tmp)-used-1)]
+					used = min(used+w.n+1, len(pb.tmp))
 				}
-				var ip [16]byte
-				if s.read(env, false, ip[:size], arg) != nil {
-					clear(ip[:])
-				}
-				w := writer{dst: pb.tmp[used:]}
-				formatIP(&w, ip[:size], next == 'I')
-				sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, len(pb.tmp)-used-1)]
-				used = min(used+w.n+1, len(pb.tmp))
 			default:
 				return nil, linux.EINVAL
 			}
@@ -176,18 +203,21 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) (
 			if n := at(fmt, i+1); n != 0 && !isSpace(n) && !isPunct(n) {
 				return nil, linux.EINVAL
 			}
-			if used == len(pb.tmp) {
-				return nil, linux.ENOSPC
+			sp.conv, sp.end = 's', i+1
+			if copying {
+				if used == len(pb.tmp) {
+					return nil, linux.ENOSPC
+				}
+				sp.text = s.copyString(env, arg < s.kernel.UserLimit(), pb.tmp[used:], arg)
+				used += len(sp.text) + 1
 			}
-			sp.conv = 's'
-			sp.text = s.copyString(env, arg < s.kernel.UserLimit(), pb.tmp[used:], arg)
-			used += len(sp.text) + 1
-			sp.end = i + 1
 		case 'c':
-			if used == len(pb.tmp) {
-				return nil, linux.ENOSPC
+			if copying {
+				if used == len(pb.tmp) {
+					return nil, linux.ENOSPC
+				}
+				used++
 			}
-			used++
 			sp.conv, sp.end = 'c', i+1
 		default:
 			size := 4
@@ -206,10 +236,12 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) (
 			default:
 				return nil, linux.EINVAL
 			}
-			if used = alignUp4(used); len(pb.tmp)-used < size {
-				return nil, linux.ENOSPC
+			if copying {
+				if used = alignUp4(used); len(pb.tmp)-used < size {
+					return nil, linux.ENOSPC
+				}
+				used += size
 			}
-			used += size
 			sp.end = i + 1
 		}
 		specs = append(specs, sp)

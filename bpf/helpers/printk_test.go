@@ -233,3 +233,23 @@ func TestPrintkNesting(t *testing.T) {
 
 // ptrOf turns an address a helper returned back into a pointer.
 func ptrOf(a uint64) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+func TestCheckFormat(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		nargs  int
+		ok     bool
+	}{
+		{"%d %s %pI4 %pks %c %lx", 6, true},
+		{"%d %d", 1, false},
+		{"%5.2f", 1, false},
+		{"%s", 0, false},
+		{"no conversions", 0, true},
+		{"%d", 13, false},
+	} {
+		err := helpers.CheckFormat([]byte(c.format), c.nargs)
+		if (err == nil) != c.ok {
+			t.Errorf("%q with %d arguments: %v", c.format, c.nargs, err)
+		}
+	}
+}
