@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"hachi/perf"
 	"hachi/syscall"
 	"hachi/syscall/linux"
 )
@@ -27,20 +28,25 @@ func (otherFile) Release() {}
 
 // fakePerfEvent stands in for the perf subsystem's event files.
 type fakePerfEvent struct {
-	prog     *Prog
+	prog     perf.Program
 	cookie   uint64
 	released bool
 }
 
 func (e *fakePerfEvent) Release() { e.released = true }
-func (e *fakePerfEvent) SetBPFProg(p *Prog, cookie uint64) error {
+func (e *fakePerfEvent) AttachBPF(p perf.Program, cookie uint64) error {
 	if e.prog != nil {
 		return linux.EEXIST
 	}
 	e.prog, e.cookie = p, cookie
 	return nil
 }
-func (e *fakePerfEvent) FreeBPFProg() { e.prog = nil }
+func (e *fakePerfEvent) DetachBPF() {
+	if e.prog != nil {
+		e.prog.Put()
+		e.prog = nil
+	}
+}
 
 // testBTF is a blob with [1] int, [2] int(void) proto, [3] FUNC main, and
 // the strings of a line_info record ("file.c" at 10, "line" at 17).

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"hachi/bpf/maps"
+	"hachi/perf"
 	"hachi/syscall"
 	"hachi/syscall/linux"
 )
@@ -134,21 +136,26 @@ func (c *call) linkFromFD(fd uint32) (*Link, error) {
 	return l, nil
 }
 
-// PerfEvent is what a perf event's file object implements so that
-// programs can be attached to it with BPF_LINK_CREATE (attach type
-// BPF_PERF_EVENT): Linux's perf_event_set_bpf_prog and
-// perf_event_free_bpf_prog. The perf subsystem checks the program against
-// the event (type, context size) and answers Linux's errnos (EINVAL for a
-// mismatch, EEXIST when a program is attached, EACCES for a context read
-// past the tracepoint's record).
+// PerfEvent is what a perf event's file object implements (perf.Event) so
+// that BPF_LINK_CREATE with attach type BPF_PERF_EVENT can attach a
+// program to it: Linux's perf_event_set_bpf_prog and
+// perf_event_free_bpf_prog. The perf side checks the program against the
+// event and answers Linux's errnos (EINVAL for a type mismatch, EEXIST
+// when a program is attached, EACCES for a context read past the
+// tracepoint's record); AttachBPF takes over one reference to the program,
+// which DetachBPF drops.
 type PerfEvent interface {
 	syscall.FileObject
-	// SetBPFProg attaches prog, whose bpf_get_attach_cookie returns
-	// cookie; the event keeps prog until FreeBPFProg.
-	SetBPFProg(prog *Prog, cookie uint64) error
-	// FreeBPFProg detaches the program.
-	FreeBPFProg()
+	AttachBPF(p perf.Program, cookie uint64) error
+	DetachBPF()
 }
+
+// perf.Event is the perf subsystem's event: links attach to it and perf
+// event arrays hold it.
+var (
+	_ PerfEvent      = (*perf.Event)(nil)
+	_ maps.PerfEvent = (*perf.Event)(nil)
+)
 
 // perfLink is bpf_perf_link: a program on a perf event; the link holds
 // the event's file.
@@ -158,7 +165,7 @@ type perfLink struct {
 }
 
 func (l *perfLink) Release() {
-	l.event.FreeBPFProg()
+	l.event.DetachBPF()
 	l.file.DecRef()
 }
 
@@ -293,13 +300,15 @@ func (c *call) perfLinkAttach(p *Prog, a *linux.BPFAttrLinkCreate) (int, error) 
 		f.DecRef()
 		return -1, linux.EBADF // perf_event_get: not a perf event file
 	}
-	if err := ev.SetBPFProg(p, a.PerfEvent().BPFCookie); err != nil {
+	p.get() // the event's reference
+	if err := ev.AttachBPF(p, a.PerfEvent().BPFCookie); err != nil {
+		p.put()
 		f.DecRef()
 		return -1, err
 	}
 	fd, err := c.sys.NewLink(c.t, linux.BPF_LINK_TYPE_PERF_EVENT, p, &perfLink{event: ev, file: f})
 	if err != nil {
-		ev.FreeBPFProg()
+		ev.DetachBPF()
 		f.DecRef()
 	}
 	return fd, err

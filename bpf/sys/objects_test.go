@@ -294,7 +294,7 @@ func TestLinkAndMisc(t *testing.T) {
 	runCases(t, []cmdCase{
 		{name: "perf event link", linux: "bpf_perf_link_attach", cmd: linux.BPF_LINK_CREATE, attr: link(kprobe, perf, linux.BPF_PERF_EVENT),
 			check: func(t *testing.T, f *fixture, fd int, _ []byte) {
-				if f.perfEv.prog == nil || f.perfEv.prog.typ != linux.BPF_PROG_TYPE_KPROBE {
+				if f.perfEv.prog == nil || f.perfEv.prog.Type() != linux.BPF_PROG_TYPE_KPROBE {
 					t.Fatalf("program not attached to the event")
 				}
 				f.closeAll()

@@ -12,6 +12,7 @@ import (
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
 	"hachi/bpf/vm"
+	"hachi/perf"
 	"hachi/syscall"
 	"hachi/syscall/linux"
 )
@@ -48,15 +49,34 @@ type Prog struct {
 
 	runCnt    atomic.Uint64
 	runTimeNs atomic.Uint64
+	misses    atomic.Uint64
 }
 
-var _ maps.Prog = (*Prog)(nil)
+var (
+	_ maps.Prog       = (*Prog)(nil)
+	_ perf.ProgramRef = (*Prog)(nil)
+)
 
 // VMProgram implements maps.Prog: what tail calls and the kernel run.
 func (p *Prog) VMProgram() *vm.Program { return p.verified.VM() }
 
 // ProgType implements maps.Prog.
 func (p *Prog) ProgType() linux.BPFProgType { return p.typ }
+
+// Type implements perf.Program: the program type.
+func (p *Prog) Type() linux.BPFProgType { return p.typ }
+
+// Hold implements perf.ProgramRef: a reference for an event
+// (PERF_EVENT_IOC_SET_BPF's bpf_prog_get), dropped by Put.
+func (p *Prog) Hold() { p.get() }
+
+// Put implements perf.Program: an event drops its reference.
+func (p *Prog) Put() { p.put() }
+
+// CountMissed implements perf.Program: a run skipped because a program
+// was already running on the CPU (bpf_prog_inc_misses_counter), reported
+// as recursion_misses.
+func (p *Prog) CountMissed() { p.misses.Add(1) }
 
 // ExpectedAttachType is expected_attach_type at load.
 func (p *Prog) ExpectedAttachType() linux.BPFAttachType { return p.expectedAttachType }
@@ -68,9 +88,21 @@ func (p *Prog) ID() uint32 { return p.id }
 // for attach layers that check it against the real context (tracepoints).
 func (p *Prog) MaxCtxOffset() int { return p.verified.MaxCtxOffset }
 
-// Run runs the program on env with ctx as its context (bpf_prog_run),
-// counting run time and runs while BPF_ENABLE_STATS is in force.
-func (p *Prog) Run(env *vm.Env, ctx vm.Region) (uint64, error) {
+// Run implements perf.Program: it runs the program on env with ctx as its
+// context and returns r0 (bpf_prog_run). A verified program cannot fault;
+// if the interpreter reports one anyway, r0 is 0, as a program Linux stops
+// returns.
+func (p *Prog) Run(env *vm.Env, ctx vm.Region) uint64 {
+	r0, err := p.run(env, ctx)
+	if err != nil {
+		return 0
+	}
+	return r0
+}
+
+// run is bpf_prog_run, counting run time and runs while BPF_ENABLE_STATS
+// is in force.
+func (p *Prog) run(env *vm.Env, ctx vm.Region) (uint64, error) {
 	if p.sys.statsEnabled.Load() == 0 {
 		return p.verified.VM().Run(env, ctx)
 	}

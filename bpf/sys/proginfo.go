@@ -56,7 +56,7 @@ func (c *call) progInfo(p *Prog, uinfo uint64, infoLen uint32) (int, error) {
 	info.FuncInfoRecSize, info.LineInfoRecSize, info.JitedLineInfoRecSize = 8, 16, 8
 	info.RunTimeNs = p.runTimeNs.Load()
 	info.RunCnt = p.runCnt.Load()
-	info.RecursionMisses = 0
+	info.RecursionMisses = p.misses.Load()
 	info.VerifiedInsns = uint32(p.verified.Stats.Processed)
 
 	if !bpfCapable(c.t) {

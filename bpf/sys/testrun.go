@@ -173,7 +173,7 @@ func (c *call) run(p *Prog, ctx vm.Region, packet vm.Region, repeat uint32) (ret
 	start := c.sys.env.Nanotime()
 	var r0 uint64
 	for i := uint32(0); i < repeat; i++ {
-		if r0, err = p.Run(cs.env, ctx); err != nil {
+		if r0, err = p.run(cs.env, ctx); err != nil {
 			// A verified program cannot fault; if it does, it is a
 			// kernel bug, reported as Linux reports verifier bugs.
 			return 0, 0, linux.EFAULT
@@ -461,7 +461,7 @@ func (c *call) testRunRawTP(p *Prog, a *linux.BPFAttrTestRun) error {
 	}
 	cs := c.sys.cpu(cpu)
 	cs.mu.Lock()
-	r0, err := p.Run(cs.env, vm.Bytes(args[:a.CtxSizeIn], false))
+	r0, err := p.run(cs.env, vm.Bytes(args[:a.CtxSizeIn], false))
 	cs.mu.Unlock()
 	if err != nil {
 		return linux.EFAULT
