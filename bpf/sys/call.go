@@ -163,6 +163,16 @@ func (s *System) Call(t *syscall.Task, cmd uint32, uattr uint64, size uint32) (i
 	return n, nil
 }
 
+// Syscall is the bpf(2) entry as a syscall.Handler: bpf(int cmd, union
+// bpf_attr *attr, unsigned int size), the fd or 0 in the result register.
+func (s *System) Syscall(t *syscall.Task, a syscall.Args) (uintptr, error) {
+	n, err := s.Call(t, uint32(a[0]), a[1], uint32(a[2]))
+	if err != nil {
+		return 0, err
+	}
+	return uintptr(n), nil
+}
+
 // checkUargTailZero is bpf_check_uarg_tail_zero: a user struct of
 // actualSize bytes may be larger than the expectedSize the kernel knows
 // only if its extra bytes are zero (E2BIG otherwise, or EFAULT if they

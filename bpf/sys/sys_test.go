@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"unsafe"
 
+	"hachi/syscall"
 	"hachi/syscall/linux"
 )
 
@@ -51,5 +53,26 @@ func TestEndToEnd(t *testing.T) {
 	p.closeAll()
 	if live := s.Live(); live != (Live{}) {
 		t.Errorf("objects left after closing every descriptor: %+v", live)
+	}
+}
+
+// The kernel's entry: registers in, result register out.
+func TestSyscallEntry(t *testing.T) {
+	s := newSystem()
+	p := newProc(t, s)
+	var h syscall.Handler = s.Syscall
+	a := linux.BPFAttrMapCreate{MapType: uint32(linux.BPF_MAP_TYPE_ARRAY), KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	addr := p.buf(raw(&a))
+	fd, err := h(p.tk, syscall.Args{uint64(linux.BPF_MAP_CREATE), addr, uint64(unsafe.Sizeof(a))})
+	if err != nil || syscall.Return(fd, err) != 0 {
+		t.Fatalf("MAP_CREATE: %d, %v", fd, err)
+	}
+	// The upper bits of cmd and size are not the kernel's (int, unsigned int).
+	ret := syscall.Return(h(p.tk, syscall.Args{1<<32 | uint64(linux.BPF_MAP_CREATE), addr, 1<<32 | 5000}))
+	if int64(ret) != -int64(linux.E2BIG) {
+		t.Errorf("size 5000: result %d, want -E2BIG", int64(ret))
+	}
+	if syscall.SysBPF.AMD64 != 321 || syscall.SysBPF.RISCV64 != 280 {
+		t.Errorf("bpf(2) numbers %+v", syscall.SysBPF)
 	}
 }
