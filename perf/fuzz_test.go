@@ -92,3 +92,26 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("reader did not drain a one-page ring")
 	})
 }
+
+// FuzzCopyAttr: perf_copy_attr on arbitrary bytes answers an errno or an
+// attr that keeps Linux's invariants (a size between VER0 and a page,
+// reserved fields zero, only known sample_type and read_format bits).
+func FuzzCopyAttr(f *testing.F) {
+	f.Add(attrBytes(bpfOutputAttr()))
+	f.Add(append(attrBytes(Attr{Size: 136}), 0, 0, 0, 0, 0, 0, 0, 1))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		mem := syscall.NewSliceSpace()
+		a, err := CopyAttr(mem, mem.PlaceEnd(raw))
+		if err != nil {
+			if errnoOf(err) >= 1<<20 {
+				t.Fatalf("not an errno: %v", err)
+			}
+			return
+		}
+		if a.Size < linux.PERF_ATTR_SIZE_VER0 || a.Size > syscall.PageSize || a.Flags&linux.PerfAttrReservedMask != 0 ||
+			a.SampleType >= linux.PERF_SAMPLE_MAX || a.ReadFormat >= linux.PERF_FORMAT_MAX || a.SampleMaxStack == 0 {
+			t.Fatalf("accepted %+v", a)
+		}
+	})
+}
