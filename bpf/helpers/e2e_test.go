@@ -434,6 +434,12 @@ func TestLoopAndForEach(t *testing.T) {
 		if got := run(t, each, 0, ctxOf(0)); got != 10<<32|want {
 			t.Fatalf("for_each: %#x, want %#x", got, uint64(10)<<32|want)
 		}
+		// Callbacks allocate nothing either.
+		env := w.newEnv(1)
+		ctx := vm.Bytes(ctxOf(100), false)
+		if n := testing.AllocsPerRun(20, func() { loop.Run(env, ctx); each.Run(env, ctx) }); n != 0 && !checked {
+			t.Fatalf("%v allocations per run", n)
+		}
 	})
 }
 

@@ -167,8 +167,18 @@ func (s *Set) ForProgType(t linux.BPFProgType, caps Caps) (vm.Helpers, func(id i
 	}
 }
 
-// errno is a helper's return value for err: 0 or -errno.
-func errno(err error) uint64 { return uint64(linux.SyscallReturn(err)) }
+// errno is a helper's return value for err: 0 or -errno. Maps return bare
+// linux.Errno values: the type test avoids errors.As, whose target would
+// be allocated.
+func errno(err error) uint64 {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(linux.Errno); ok {
+		return uint64(-int64(e))
+	}
+	return uint64(linux.SyscallReturn(err))
+}
 
 // mapOf is the bpf/maps map a register names, or nil.
 func mapOf(env *vm.Env, r uint64) maps.Map {

@@ -2,6 +2,7 @@ package helpers_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"hachi/bpf/helpers"
@@ -308,5 +309,80 @@ func TestMapLookupPercpuElem(t *testing.T) {
 	missing := u32b(2)
 	if s.call(env, linux.BPF_FUNC_map_lookup_percpu_elem, h.Addr(), addr(missing), 0, 0, 0) != 0 {
 		t.Fatal("missing key")
+	}
+}
+
+// TestHelpersDoNotAllocate: helpers run in program context, possibly in a
+// trap, where the kernel cannot allocate. Error paths included.
+func TestHelpersDoNotAllocate(t *testing.T) {
+	s, k := newTestSet()
+	newMap := func(spec maps.Spec) (maps.Map, uint64) {
+		m, err := maps.New(spec, maps.FixedHost{CPUs: testCPUs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, vm.NewMapHandle(m).Addr()
+	}
+	_, array := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 8, MaxEntries: 4})
+	_, hash := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4})
+	_, lru := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_LRU_PERCPU_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4})
+	_, queue := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_QUEUE, ValueSize: 8, MaxEntries: 4})
+	ringMap, ring := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_RINGBUF, MaxEntries: 4096})
+	reader := ringMap.(*maps.RingBuf).Reader()
+	consume := func([]byte) error { return nil }
+	str := cstr("a string")
+	k.KernelMemory(str)
+	ip := []byte{10, 0, 0, 1}
+	k.KernelMemory(ip)
+	format := cstr("%d %s %pI4 %x\n")
+	env := vm.NewEnv()
+	env.CPU = 1
+	key, val, out := u32b(1), u64b(2), make([]byte, 64)
+	for name, f := range map[string]func(){
+		"array": func() {
+			s.call(env, linux.BPF_FUNC_map_lookup_elem, array, addr(key), 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_map_update_elem, array, addr(key), addr(val), linux.BPF_NOEXIST, 0) // EEXIST
+		},
+		"hash": func() {
+			s.call(env, linux.BPF_FUNC_map_update_elem, hash, addr(key), addr(val), 0, 0)
+			s.call(env, linux.BPF_FUNC_map_lookup_elem, hash, addr(key), 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_map_delete_elem, hash, addr(key), 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_map_delete_elem, hash, addr(key), 0, 0, 0) // ENOENT
+		},
+		"lru": func() {
+			for i := uint32(0); i < 8; i++ {
+				binary.LittleEndian.PutUint32(key, i)
+				s.call(env, linux.BPF_FUNC_map_update_elem, lru, addr(key), addr(val), 0, 0)
+			}
+		},
+		"queue": func() {
+			s.call(env, linux.BPF_FUNC_map_push_elem, queue, addr(val), 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_map_pop_elem, queue, addr(out), 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_map_pop_elem, queue, addr(out), 0, 0, 0) // ENOENT
+		},
+		"ringbuf": func() {
+			p := s.call(env, linux.BPF_FUNC_ringbuf_reserve, ring, 16, 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_ringbuf_submit, p, 0, 0, 0, 0)
+			s.call(env, linux.BPF_FUNC_ringbuf_output, ring, addr(out), 8, 0, 0)
+			reader.Consume(0, consume)
+		},
+		"printk": func() {
+			s.call(env, linux.BPF_FUNC_trace_printk, addr(format), uint64(len(format)), 5, addr(str), addr(ip))
+		},
+		"snprintf": func() {
+			s.call(env, linux.BPF_FUNC_snprintf, addr(out), 64, addr(format), 0, 0) // EINVAL
+		},
+		"probe_read": func() {
+			s.call(env, linux.BPF_FUNC_probe_read_kernel_str, addr(out), 64, addr(str), 0, 0)
+			s.call(env, linux.BPF_FUNC_probe_read_kernel, addr(out), 8, 0x10, 0, 0) // ERANGE
+		},
+		"task": func() {
+			s.call(env, linux.BPF_FUNC_get_current_pid_tgid, 0, 0, 0, 0, 0) // EINVAL: no task
+			s.call(env, linux.BPF_FUNC_get_prandom_u32, 0, 0, 0, 0, 0)
+		},
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations per run", name, n)
+		}
 	}
 }

@@ -31,6 +31,7 @@ const (
 // printBuffer is one nesting level of a CPU's printk state.
 type printBuffer struct {
 	tmp   [maxBprintfBuf]byte // copied strings and formatted addresses
+	ip    [16]byte            // an address %pI reads
 	specs [maxSnprintfArgs]spec
 	out   [tracePrintkSize]byte
 }
@@ -75,23 +76,18 @@ func CheckFormat(fmt []byte, nargs int) error {
 		return linux.EINVAL
 	}
 	var s Set
-	_, err := s.prepare(nil, nil, fmt, make([]uint64, nargs))
+	_, err := s.prepare(nil, new(printBuffer), fmt, make([]uint64, nargs), false)
 	return err
 }
 
 // prepare is bpf_bprintf_prepare: it checks fmt (without its NUL) against
 // the args, copies what %s, %pks, %pus, %pI and %pB point to into pb.tmp
 // and returns the conversions. EINVAL for a bad format, ENOSPC when the
-// copies overflow MAX_BPRINTF_BUF. With pb nil it only checks the format
-// (the verifier's use), copying and reading nothing.
-func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) ([]spec, error) {
+// copies overflow MAX_BPRINTF_BUF. Without copying it only checks the
+// format (the verifier's use), reading nothing.
+func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64, copying bool) ([]spec, error) {
 	used := 0 // bytes of pb.tmp used, as Linux's bin_args buffer fills
-	copying := pb != nil
-	var local [maxSnprintfArgs]spec
-	specs := local[:0]
-	if copying {
-		specs = pb.specs[:0]
-	}
+	specs := pb.specs[:0]
 	for i := 0; i < len(fmt); i++ {
 		c := fmt[i]
 		if !isPrint(c) && !isSpace(c) {
@@ -182,12 +178,12 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64) (
 					if len(pb.tmp)-used < size {
 						return nil, linux.ENOSPC
 					}
-					var ip [16]byte
-					if s.read(env, false, ip[:size], arg) != nil {
-						clear(ip[:])
+					ip := pb.ip[:size]
+					if s.read(env, false, ip, arg) != nil {
+						clear(ip)
 					}
 					w := writer{dst: pb.tmp[used:]}
-					formatIP(&w, ip[:size], next == 'I')
+					formatIP(&w, ip, next == 'I')
 					sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, len(pb.tmp)-used-1)]
 					used = min(used+w.n+1, len(pb.tmp))
 				}
@@ -556,7 +552,7 @@ func (s *Set) tracePrintk(env *vm.Env, r1, r2, r3, r4, r5 uint64) uint64 {
 	}
 	defer c.printNest.Add(-1)
 	args := [maxTracePrintkArgs]uint64{r3, r4, r5}
-	specs, err := s.prepare(env, pb, fmt, args[:])
+	specs, err := s.prepare(env, pb, fmt, args[:], true)
 	if err != nil {
 		return errno(err)
 	}
@@ -601,7 +597,7 @@ func (s *Set) snprintf(env *vm.Env, r1, r2, r3, r4, r5 uint64) uint64 {
 		return errno(err)
 	}
 	defer c.printNest.Add(-1)
-	specs, err := s.prepare(env, pb, fmt, args[:dataLen/8])
+	specs, err := s.prepare(env, pb, fmt, args[:dataLen/8], true)
 	if err != nil {
 		return errno(err)
 	}

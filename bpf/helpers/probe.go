@@ -36,19 +36,20 @@ func (s *Set) read(env *vm.Env, user bool, dst []byte, addr uint64) error {
 // readStr copies a NUL-terminated string of at most len(dst)-1 bytes and
 // its NUL into dst and returns the bytes written with the NUL
 // (strncpy_from_*_nofault); a longer string is truncated, its last byte
-// replaced by NUL. Bytes of dst past the NUL are left alone. len(dst) == 0
-// reads nothing and returns 0.
+// replaced by NUL. It reads in chunks straight into dst and zeroes what a
+// chunk brought in past the NUL, so dst never holds junk after the string
+// (as Linux's strncpy_from_user guarantees). len(dst) == 0 reads nothing
+// and returns 0.
 func (s *Set) readStr(env *vm.Env, user bool, dst []byte, addr uint64) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
-	var buf [strChunk]byte
 	n := 0
 	for n < len(dst) {
 		// Never read across a page boundary at once: the string may end
 		// before an unmapped page.
 		a := addr + uint64(n)
-		chunk := buf[:min(len(dst)-n, len(buf), int(pageSize-a%pageSize))]
+		chunk := dst[n : n+min(len(dst)-n, strChunk, int(pageSize-a%pageSize))]
 		if err := s.read(env, user, chunk, a); err != nil {
 			// A bad byte may lie past the string's end in the chunk (not on
 			// real hardware, whose faults are per page): go byte by byte.
@@ -56,13 +57,14 @@ func (s *Set) readStr(env *vm.Env, user bool, dst []byte, addr uint64) (int, err
 				if err := s.read(env, user, chunk[i:i+1], a+uint64(i)); err != nil {
 					return 0, err
 				}
-				if dst[n+i] = chunk[i]; chunk[i] == 0 {
+				if chunk[i] == 0 {
 					return n + i + 1, nil
 				}
 			}
 		}
 		for i, c := range chunk {
-			if dst[n+i] = c; c == 0 {
+			if c == 0 {
+				clear(chunk[i+1:])
 				return n + i + 1, nil
 			}
 		}

@@ -3,6 +3,7 @@ package maps
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -461,6 +462,9 @@ func (p *slotPool) alloc() (unsafe.Pointer, uint32, error) {
 			return nil, 0, err
 		}
 		p.chunks = append(p.chunks, words)
+		// Room on the free list for every slot there is, so that a delete
+		// (which a program may do) never allocates.
+		p.free = slices.Grow(p.free, slotChunk)
 	}
 	id := p.used
 	p.used++
