@@ -143,3 +143,6 @@ func asmProg(t testing.TB, src string) []isa.Instruction {
 
 // closeAll closes the process's descriptors and checks nothing is left.
 func (p *proc) closeAll() { p.tk.Files.CloseAll() }
+
+// asmAssemble is asm.Assemble, for builders without a testing.TB.
+func asmAssemble(src string) ([]isa.Instruction, error) { return asm.Assemble(src) }
