@@ -76,3 +76,36 @@ func TestSyscallEntry(t *testing.T) {
 		t.Errorf("bpf(2) numbers %+v", syscall.SysBPF)
 	}
 }
+
+// Run statistics count only while a BPF_ENABLE_STATS descriptor is open.
+func TestRunStats(t *testing.T) {
+	s := newSystem()
+	p := newProc(t, s)
+	prog := p.loadProg(linux.BPF_PROG_TYPE_XDP, retProg(t, 2))
+	run := func(repeat uint32) {
+		a := linux.BPFAttrTestRun{ProgFD: uint32(prog), DataIn: p.buf(make([]byte, 20)), DataSizeIn: 20, Repeat: repeat}
+		p.mustOK(sysCall(p, linux.BPF_PROG_TEST_RUN, &a))
+	}
+	stats := func() (cnt, ns uint64) {
+		var info linux.BPFProgInfo
+		ib := bytesOf(&info)
+		a := linux.BPFAttrInfo{BPFFD: uint32(prog), InfoLen: uint32(len(ib)), Info: p.buf(ib)}
+		p.mustOK(sysCall(p, linux.BPF_OBJ_GET_INFO_BY_FD, &a))
+		return info.RunCnt, info.RunTimeNs
+	}
+	run(3)
+	if cnt, ns := stats(); cnt != 0 || ns != 0 {
+		t.Fatalf("counted without BPF_ENABLE_STATS: %d runs, %d ns", cnt, ns)
+	}
+	fd := p.mustOK(sysCall(p, linux.BPF_ENABLE_STATS, &linux.BPFAttrEnableStats{Type: linux.BPF_STATS_RUN_TIME}))
+	run(5)
+	cnt, ns := stats()
+	if cnt != 5 || ns != 5*100 { // the test clock advances 100 ns per reading
+		t.Errorf("with stats: %d runs, %d ns; want 5, 500", cnt, ns)
+	}
+	p.tk.Files.Close(fd)
+	run(2)
+	if c, _ := stats(); c != 5 {
+		t.Errorf("counted after the stats descriptor closed: %d", c)
+	}
+}
