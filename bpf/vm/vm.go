@@ -31,6 +31,27 @@
 // Both loops come from the same source (interp.go; interp_checked.go is
 // generated from it), so they cannot disagree about what an instruction does.
 //
+// # How the verifier plugs in
+//
+// bpf/verifier calls Load (which checks what does not need abstract
+// interpretation: encoding, reserved fields, jumps, functions, r10, and
+// resolves helpers, maps and kfuncs), analyses the Image (Instructions,
+// Ops, Functions), and, if it proves the program safe, makes the fast
+// Program with NewVerified. To rewrite instructions (as Linux does for
+// context accesses) it loads the rewritten program. A test
+// (TestOnlyVerifierMakesFastPrograms) keeps every other package away from
+// NewVerified.
+//
+// # Helpers, maps, tail calls, callbacks
+//
+// Helpers are HelperFunc values in a Helpers table indexed by Linux helper
+// id. A map is a register holding the address of a MapHandle; helpers get
+// it back with Env.Map. bpf_tail_call (12) is the VM's: it finds the
+// ProgArray behind the map and replaces the running function, in Linux's
+// order of checks. A helper runs a callback with Env.Call. Memory a helper
+// reads or hands out goes through Env.Memory and Env.Declare, so that
+// checked runs stay checked.
+//
 // # Semantics
 //
 // Exactly Linux's (kernel/bpf/core.c:___bpf_prog_run): division by zero
