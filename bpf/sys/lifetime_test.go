@@ -233,3 +233,72 @@ func TestMmapAndPoll(t *testing.T) {
 		t.Errorf("ring buffer consumer page: %s", errName(err))
 	}
 }
+
+// Processes using one System at once (run with -race): objects are shared
+// by id, pinned, run and closed concurrently, and none is left.
+func TestConcurrentProcesses(t *testing.T) {
+	s := newSystem()
+	shared := newProc(t, s)
+	m := shared.createMap(linux.BPF_MAP_TYPE_HASH, 4, 8, 64, 0)
+	shared.loadProg(linux.BPF_PROG_TYPE_XDP, asmProg(t, fmt.Sprintf(`
+		stw [%%r10-4], 1
+		lddw %%r1, map_fd %d
+		mov %%r2, %%r10
+		add %%r2, -4
+		call 1
+		jeq %%r0, 0, +2
+		mov %%r1, 1
+		lock add [%%r0+0], %%r1
+		mov %%r0, 2
+		exit`, m)))
+	shared.update(m, u32(1), u64(0), 0)
+	done := make(chan error)
+	const workers = 4
+	for w := 0; w < workers; w++ {
+		go func() {
+			p := newProc(t, s)
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				var fd, pfd int
+				if fd, err = sysCall(p, linux.BPF_MAP_GET_FD_BY_ID, &linux.BPFAttrGetID{StartID: 1}); err != nil {
+					break
+				}
+				if err = p.update(fd, u32(uint32(10+i)), u64(uint64(i)), 0); err != nil {
+					break
+				}
+				if pfd, err = sysCall(p, linux.BPF_PROG_GET_FD_BY_ID, &linux.BPFAttrGetID{StartID: 1}); err != nil {
+					break
+				}
+				a := linux.BPFAttrTestRun{ProgFD: uint32(pfd), DataIn: p.buf(make([]byte, 20)), DataSizeIn: 20}
+				if _, err = sysCall(p, linux.BPF_PROG_TEST_RUN, &a); err != nil {
+					break
+				}
+				own := linux.BPFAttrMapCreate{MapType: uint32(linux.BPF_MAP_TYPE_ARRAY), KeySize: 4, ValueSize: 4, MaxEntries: 1}
+				var ofd int
+				if ofd, err = sysCall(p, linux.BPF_MAP_CREATE, &own); err != nil {
+					break
+				}
+				path := fmt.Sprintf("/sys/fs/bpf/w%p-%d", p, i)
+				if _, err = sysCall(p, linux.BPF_OBJ_PIN, &linux.BPFAttrObjPin{BPFFD: uint32(ofd), Pathname: p.str(path)}); err != nil {
+					break
+				}
+				err = s.FS().Unlink(path)
+				p.closeAll()
+			}
+			done <- err
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-done; err != nil {
+			t.Fatal(errName(err))
+		}
+	}
+	v, _ := shared.lookup(m, u32(1), 8)
+	if binary.LittleEndian.Uint64(v) != workers*50 {
+		t.Errorf("counter %d, want %d runs", binary.LittleEndian.Uint64(v), workers*50)
+	}
+	shared.closeAll()
+	if live := s.Live(); live != (Live{}) {
+		t.Fatalf("left alive: %+v", live)
+	}
+}
