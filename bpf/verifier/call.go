@@ -492,9 +492,10 @@ func (e *env) callbackCall(ins isa.Instruction, p *HelperProto, meta *callMeta) 
 	var args [5]reg
 	switch p.Callback {
 	case CallbackLoop:
+		// nr_loops is a u32 argument: only the low half of r1 counts.
 		nr := &caller.regs[isa.R1]
-		iterations = min(nr.umax, maxLoops)
-		if nr.umin > maxLoops {
+		iterations = min(uint64(nr.u32max), maxLoops)
+		if nr.u32min > maxLoops {
 			iterations = 0 // bpf_loop returns -E2BIG without calling
 		}
 		args[0] = scalarReg(rangeBounds(0, max(iterations, 1)-1))

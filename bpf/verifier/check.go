@@ -141,7 +141,7 @@ func (e *env) initialState() *state {
 // path ended (program exit, or pruned).
 func (e *env) step() (done bool, err error) {
 	e.stats.Processed++
-	if e.stats.Processed > MaxProcessed {
+	if e.stats.Processed > processLimit {
 		return false, e.fail(linux.E2BIG, "BPF program is too large. Processed %d insn", e.stats.Processed)
 	}
 	i := e.insn

@@ -226,6 +226,30 @@ func (e *env) checkPacketAccess(a memAccess) (reg, error) {
 	return widthScalar(a.size, a.signed), nil
 }
 
+// checkAlignment refuses an access whose address may not be a multiple of
+// its size (check_ptr_alignment). Linux checks the stack always, and every
+// pointer for atomics, load-acquire and store-release, which the
+// interpreter performs with the CPU's atomic instructions.
+func (e *env) checkAlignment(a memAccess) error {
+	p := a.ptr
+	addr := p.varOff.add(tnumConst(uint64(int64(p.off) + int64(a.off))))
+	if addr.isAligned(uint64(a.size)) {
+		return nil
+	}
+	desc := ""
+	switch p.typ {
+	case ptrToStack:
+		desc = "stack "
+	case ptrToMapValue:
+		desc = "value "
+	case ptrToCtx:
+		desc = "context "
+	case ptrToPacket, ptrToPacketMeta:
+		return e.fail(linux.EACCES, "misaligned packet access off %d+%s+%d+%d size %d", 0, p.varOff, p.off, a.off, a.size)
+	}
+	return e.fail(linux.EACCES, "misaligned %saccess off %s+%d+%d size %d", desc, p.varOff, p.off, a.off, a.size)
+}
+
 // stackFrame is the frame a stack pointer points into.
 func (e *env) stackFrame(p *reg) *funcState { return e.st.frames[p.frame] }
 
@@ -263,8 +287,8 @@ func (e *env) checkStackAccess(a memAccess) (reg, error) {
 	}
 	// Spill tracking relies on aligned stack accesses, so Linux always
 	// checks their alignment (check_ptr_alignment).
-	if a.size > 1 && off%a.size != 0 {
-		return reg{}, e.fail(linux.EACCES, "misaligned stack access off (0x0; 0x0)+%d+%d size %d", p.off, a.off, a.size)
+	if err := e.checkAlignment(a); err != nil {
+		return reg{}, err
 	}
 	e.noteStackDepth(f, off)
 	frameNo := int(p.frame)
@@ -415,12 +439,20 @@ func (e *env) checkLoad(ins isa.Instruction, op isa.Op) error {
 		return err
 	}
 	info := op.Info()
-	if op >= isa.OpLoadAcquireB && op <= isa.OpLoadAcquireDW && (src.typ == ptrToCtx || src.isPacket()) {
-		return e.fail(linux.EACCES, "BPF_ATOMIC loads from R%d %s is not allowed", ins.Src, src.typeName())
-	}
 	ptr := *src
-	v, err := e.checkMemAccess(memAccess{regno: ins.Src, ptr: &ptr, off: int(ins.Offset), size: info.Width(),
-		kind: accessRead, signed: info.Opcode.Mode() == isa.ModeMemSX})
+	a := memAccess{regno: ins.Src, ptr: &ptr, off: int(ins.Offset), size: info.Width(),
+		kind: accessRead, signed: info.Opcode.Mode() == isa.ModeMemSX}
+	if op >= isa.OpLoadAcquireB && op <= isa.OpLoadAcquireDW {
+		if src.typ == ptrToCtx || src.isPacket() {
+			return e.fail(linux.EACCES, "BPF_ATOMIC loads from R%d %s is not allowed", ins.Src, src.typeName())
+		}
+		if src.isPointer() {
+			if err := e.checkAlignment(a); err != nil {
+				return err
+			}
+		}
+	}
+	v, err := e.checkMemAccess(a)
 	if err != nil {
 		return err
 	}
@@ -450,16 +482,23 @@ func (e *env) checkStore(ins isa.Instruction, op isa.Op) error {
 		}
 		value = *src
 	}
-	if op >= isa.OpStoreReleaseB && op <= isa.OpStoreReleaseDW && (dst.typ == ptrToCtx || dst.isPacket()) {
-		return e.fail(linux.EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", ins.Dst, dst.typeName())
-	}
 	size := info.Width()
 	if size < slotSize && value.typ == scalarValue {
 		value = truncate(&value, size, false)
 	}
 	ptr := *dst
-	_, err = e.checkMemAccess(memAccess{regno: ins.Dst, ptr: &ptr, off: int(ins.Offset), size: size,
-		kind: accessWrite, value: &value})
+	a := memAccess{regno: ins.Dst, ptr: &ptr, off: int(ins.Offset), size: size, kind: accessWrite, value: &value}
+	if op >= isa.OpStoreReleaseB && op <= isa.OpStoreReleaseDW {
+		if dst.typ == ptrToCtx || dst.isPacket() {
+			return e.fail(linux.EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", ins.Dst, dst.typeName())
+		}
+		if dst.isPointer() {
+			if err := e.checkAlignment(a); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = e.checkMemAccess(a)
 	return err
 }
 
@@ -482,7 +521,13 @@ func (e *env) checkAtomic(ins isa.Instruction, op isa.Op) error {
 	}
 	ptr := *dst
 	size := info.Width()
-	old, err := e.checkMemAccess(memAccess{regno: ins.Dst, ptr: &ptr, off: int(ins.Offset), size: size, kind: accessAtomic})
+	a := memAccess{regno: ins.Dst, ptr: &ptr, off: int(ins.Offset), size: size, kind: accessAtomic}
+	if dst.isPointer() && dst.typ != ptrToCtx && !dst.isPacket() {
+		if err := e.checkAlignment(a); err != nil {
+			return err
+		}
+	}
+	old, err := e.checkMemAccess(a)
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,9 @@ const (
 	maxLoops = 1 << 23
 )
 
+// processLimit is MaxProcessed; tests lower it to keep fuzzing fast.
+var processLimit = MaxProcessed
+
 // Options describe the program being loaded: BPF_PROG_LOAD's attributes
 // and what the loader resolved.
 type Options struct {
