@@ -719,6 +719,27 @@ func (c *call) mapInfo(m *Map, uinfo uint64, infoLen uint32) (int, error) {
 	return 0, c.finishInfo(uinfo, unsafe.Pointer(&info), n)
 }
 
+// Mappable is what mmap(2) on a bpf descriptor needs of the object; maps
+// implement it. The kernel checks the descriptor's access mode against the
+// mapping's protection first (a read-only descriptor cannot be mapped
+// writable), as do_mmap does.
+type Mappable interface {
+	Mmap(pgoff, length uint64, writable, shared bool) ([]byte, error)
+	MmapClosed(writable bool)
+}
+
+// Pollable is what poll(2) and epoll need of a bpf descriptor's object;
+// maps implement it (ring buffers become readable, others never do).
+type Pollable interface {
+	Readable() bool
+	SetWakeup(fn func())
+}
+
+var (
+	_ Mappable = (*Map)(nil)
+	_ Pollable = (*Map)(nil)
+)
+
 // Mmap is the bpf map side of mmap(2) on a map descriptor (bpf_map_mmap):
 // the memory to map for length bytes at page offset pgoff, for
 // BPF_F_MMAPABLE arrays and ring buffers. As in Linux, kinds without
