@@ -3,6 +3,7 @@ package helpers_test
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
 	"testing"
 
 	"hachi/bpf/helpers"
@@ -212,7 +213,7 @@ func TestProbeRead(t *testing.T) {
 
 func TestGetStackID(t *testing.T) {
 	s, k := newTestSet()
-	m, _ := maps.New(maps.Spec{Type: linux.BPF_MAP_TYPE_STACK_TRACE, KeySize: 4, ValueSize: 3 * 8, MaxEntries: 8}, maps.FixedHost{CPUs: testCPUs})
+	m, _ := maps.New(maps.Spec{Type: linux.BPF_MAP_TYPE_STACK_TRACE, KeySize: 4, ValueSize: 3 * 8, MaxEntries: 1 << 16}, maps.FixedHost{CPUs: testCPUs})
 	h := vm.NewMapHandle(m)
 	env := vm.NewEnv()
 	k.Stacks = map[uint32][]uint64{0: {0xa1, 0xa2, 0xa3, 0xa4, 0xa5}}
@@ -227,12 +228,16 @@ func TestGetStackID(t *testing.T) {
 		t.Fatalf("trace %x", out)
 	}
 	skipped := s.call(env, linux.BPF_FUNC_get_stackid, 0, h.Addr(), 2, 0, 0)
-	m.Lookup(u32b(uint32(skipped)), out, 0)
+	if int64(skipped) < 0 || m.Lookup(u32b(uint32(skipped)), out, 0) != nil {
+		t.Fatalf("get_stackid skipping 2: %d", int64(skipped))
+	}
 	if !bytes.Equal(out[:8], u64b(0xa3)) {
 		t.Fatalf("skip 2: %x", out)
 	}
 	user := s.call(env, linux.BPF_FUNC_get_stackid, 0, h.Addr(), linux.BPF_F_USER_STACK, 0, 0)
-	m.Lookup(u32b(uint32(user)), out, 0)
+	if int64(user) < 0 || m.Lookup(u32b(uint32(user)), out, 0) != nil {
+		t.Fatalf("get_stackid of the user stack: %d", int64(user))
+	}
 	if !bytes.Equal(out, append(u64b(0xb1), make([]byte, 16)...)) {
 		t.Fatalf("user stack %x", out)
 	}
@@ -316,12 +321,16 @@ func TestMapLookupPercpuElem(t *testing.T) {
 // trap, where the kernel cannot allocate. Error paths included.
 func TestHelpersDoNotAllocate(t *testing.T) {
 	s, k := newTestSet()
+	var handles []*vm.MapHandle // programs' maps stay alive while they run
+	defer runtime.KeepAlive(handles)
 	newMap := func(spec maps.Spec) (maps.Map, uint64) {
 		m, err := maps.New(spec, maps.FixedHost{CPUs: testCPUs})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m, vm.NewMapHandle(m).Addr()
+		h := vm.NewMapHandle(m)
+		handles = append(handles, h)
+		return m, h.Addr()
 	}
 	_, array := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 8, MaxEntries: 4})
 	_, hash := newMap(maps.Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 4})

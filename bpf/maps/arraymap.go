@@ -1,6 +1,7 @@
 package maps
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 	"unsafe"
 
@@ -18,8 +19,9 @@ type Array struct {
 	values    unsafe.Pointer // slot 0 (of CPU 0)
 	mem       []byte         // the storage, kept alive with the map
 	stride    uintptr        // round_up(value_size, 8)
-	cpuStride uintptr        // bytes of one CPU's slots (per-CPU arrays)
+	cpuStride uintptr        // bytes of one CPU's slots (0 for plain arrays)
 	max       uint32
+	ncpu      uint
 	percpu    bool
 	forEach   forEachKeys
 }
@@ -70,6 +72,7 @@ func newArray(spec Spec, host Host) (*Array, error) {
 		base:   newBase(spec, ncpu),
 		stride: uintptr(roundUp8(spec.ValueSize)),
 		max:    spec.MaxEntries,
+		ncpu:   uint(ncpu),
 		percpu: spec.Type == linux.BPF_MAP_TYPE_PERCPU_ARRAY,
 	}
 	size := uint64(a.max) * uint64(a.stride)
@@ -93,23 +96,21 @@ func newArray(spec Spec, host Host) (*Array, error) {
 	return a, nil
 }
 
-// slot is the address of index i's value in cpu's slots (i < max).
+// slot is the address of index i's value in cpu's slots (i < max); a
+// plain array's cpuStride is 0, so every CPU has the one slot.
 func (a *Array) slot(i uint32, cpu int) unsafe.Pointer {
-	off := uintptr(i) * a.stride
-	if a.percpu {
-		off += uintptr(cpu) * a.cpuStride
-	}
-	return unsafe.Add(a.values, off)
+	return unsafe.Add(a.values, uintptr(i)*a.stride+uintptr(cpu)*a.cpuStride)
 }
 
 // LookupElem implements Map (array_map_lookup_elem,
-// percpu_array_map_lookup_elem): no lock, no allocation.
+// percpu_array_map_lookup_elem): no lock, no allocation, small enough to
+// inline into the helper.
 func (a *Array) LookupElem(cpu int, key []byte) unsafe.Pointer {
-	i := le32(key)
-	if i >= a.max || uint(cpu) >= uint(a.info.CPUs) {
+	i := binary.LittleEndian.Uint32(key)
+	if i >= a.max || uint(cpu) >= a.ncpu {
 		return nil
 	}
-	return a.slot(i, cpu)
+	return unsafe.Add(a.values, uintptr(i)*a.stride+uintptr(cpu)*a.cpuStride)
 }
 
 // LookupPerCPUElem implements PerCPUMap (percpu_array_map_lookup_percpu_elem);
@@ -145,7 +146,7 @@ func (a *Array) UpdateElem(cpu int, key, value []byte, flags uint64) error {
 	if err != nil {
 		return err
 	}
-	if uint(cpu) >= uint(a.info.CPUs) {
+	if uint(cpu) >= a.ncpu {
 		return linux.EINVAL
 	}
 	copyIn(a.slot(i, cpu), value[:a.info.ValueSize])
@@ -227,7 +228,7 @@ func arrayNextKey(max uint32, key, next []byte) error {
 
 // ForEachElem implements ForEacher (bpf_for_each_array_elem).
 func (a *Array) ForEachElem(cpu int, v Visitor) uint64 {
-	if uint(cpu) >= uint(a.info.CPUs) {
+	if uint(cpu) >= a.ncpu {
 		return 0
 	}
 	key := a.forEach.enter(cpu)

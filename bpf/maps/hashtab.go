@@ -54,6 +54,10 @@ type Hash struct {
 	lru   *lru
 	count atomic.Int64 // elements in the table (non-LRU)
 	max   int64
+
+	// word is the only chunk of a preallocated table whose keys fit in a
+	// word, for LookupElem's fast path; nil otherwise.
+	word *htabChunk
 }
 
 var (
@@ -206,6 +210,9 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 			return nil, err
 		}
 		h.chunks[0].Store(c)
+		if h.keyWords == 1 {
+			h.word = c
+		}
 		if lruKind {
 			h.lru = newLRU(h, ncpu, percpuLRU, h.total)
 		} else {
@@ -303,24 +310,42 @@ func (h *Hash) valueOf(c *htabChunk, i uint32, cpu int) unsafe.Pointer {
 
 func (h *Hash) chunkLenOf(c *htabChunk) uint32 { return uint32(len(c.elems)) }
 
+// Constants of the key hash.
+const (
+	hashM1 = 0x9e3779b97f4a7c15
+	hashM2 = 0xd6e8feb86659fd93
+)
+
 // hashKey is the table's hash of a key: seeded, one multiply per 8 bytes.
+// Keys of up to 8 bytes hash as hashWord of their zero-padded word.
 func hashKey(key []byte, seed uint32) uint32 {
-	const m1, m2 = 0x9e3779b97f4a7c15, 0xd6e8feb86659fd93
-	h := (uint64(seed) | uint64(len(key))<<32) * m1
-	for len(key) >= 8 {
-		h = (h ^ binary.LittleEndian.Uint64(key)) * m2
+	h := (uint64(seed) | uint64(len(key))<<32) * hashM1
+	for len(key) > 8 {
+		h = (h ^ binary.LittleEndian.Uint64(key)) * hashM2
 		h ^= h >> 29
 		key = key[8:]
 	}
-	switch len(key) {
-	case 0:
-	case 4:
-		h = (h ^ uint64(binary.LittleEndian.Uint32(key))) * m2
-	default:
-		h = (h ^ loadTail(key)) * m2
-	}
-	h = (h ^ h>>32) * m1
+	h = (h ^ loadWord(key)) * hashM2
+	h = (h ^ h>>32) * hashM1
 	return uint32(h >> 32)
+}
+
+// hashWord is hashKey of a key of n <= 8 bytes whose zero-padded word is w.
+func hashWord(w uint64, n uint32, seed uint32) uint32 {
+	h := ((uint64(seed)|uint64(n)<<32)*hashM1 ^ w) * hashM2
+	h = (h ^ h>>32) * hashM1
+	return uint32(h >> 32)
+}
+
+// loadWord is the little-endian, zero-padded word of up to 8 bytes.
+func loadWord(b []byte) uint64 {
+	switch len(b) {
+	case 8:
+		return binary.LittleEndian.Uint64(b)
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	}
+	return loadTail(b)
 }
 
 // keyEqual compares key with the stored key of element slot i of c.
@@ -685,10 +710,18 @@ func (h *Hash) copyValueOut(id uint32, value []byte) {
 }
 
 // LookupElem implements Map (htab_map_lookup_elem and variants): lock
-// free; an LRU lookup sets the element's reference bit.
+// free; an LRU lookup sets the element's reference bit. Preallocated
+// tables with keys of up to 8 bytes (the common case: pids, indexes,
+// addresses) take a fast path comparing one word per element.
 func (h *Hash) LookupElem(cpu int, key []byte) unsafe.Pointer {
+	if uint(cpu) >= uint(h.ncpu) {
+		return nil
+	}
+	if c := h.word; c != nil {
+		return h.lookupWord(c, cpu, loadWord(key[:h.keySize]))
+	}
 	id := h.find(key[:h.keySize], hashKey(key[:h.keySize], h.seed))
-	if id == 0 || uint(cpu) >= uint(h.ncpu) {
+	if id == 0 {
 		return nil
 	}
 	c, i := h.chunkOf(id)
@@ -698,6 +731,31 @@ func (h *Hash) LookupElem(cpu int, key []byte) unsafe.Pointer {
 		}
 	}
 	return h.valueOf(c, i, cpu)
+}
+
+// lookupWord is LookupElem for a single-chunk table of one-word keys.
+func (h *Hash) lookupWord(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
+	hash := hashWord(w, h.keySize, h.seed)
+	b := hash & h.mask
+	head := &h.buckets[b].head
+	for {
+		ref := head.Load()
+		for ref&nullsBit == 0 {
+			i := ref - 1
+			e := &c.elems[i]
+			if e.hash.Load() == hash && atomic.LoadUint64(&c.keys[i]) == w {
+				if h.lru != nil && e.ref.Load() == 0 {
+					e.ref.Store(1)
+				}
+				return h.valueOf(c, i, cpu)
+			}
+			ref = e.next.Load()
+		}
+		if ref == nullsBit|b {
+			return nil
+		}
+		// Walked into another bucket's chain through a reused element.
+	}
 }
 
 // LookupPerCPUElem implements PerCPUMap (htab_percpu_map_lookup_percpu_elem);

@@ -357,6 +357,15 @@ func newBase(spec Spec, ncpu int) base {
 // Info implements Map.
 func (b *base) Info() Info { return b.info }
 
+// KeySize is key_size, cheaper than Info for helpers' fast paths.
+func (b *base) KeySize() uint32 { return b.info.KeySize }
+
+// ValueSize is value_size.
+func (b *base) ValueSize() uint32 { return b.info.ValueSize }
+
+// Flags is map_flags.
+func (b *base) Flags() uint32 { return b.info.Flags }
+
 // Freeze implements Freezer like kernel/bpf/syscall.c:map_freeze: EPERM
 // if already frozen (the map has lost FMODE_CAN_WRITE), EBUSY while it is
 // mapped writable.
