@@ -467,3 +467,49 @@ func TestTagMatchesHost(t *testing.T) {
 		}
 	}
 }
+
+// TestRawTPMatchesHost compares raw tracepoint test runs with the host.
+func TestRawTPMatchesHost(t *testing.T) {
+	needHostBPF(t)
+	insns := asmProg(t, "ldxdw %r0, [%r1+8]\nexit")
+	hfd, lg, err := hostLoad(linux.BPF_PROG_TYPE_RAW_TRACEPOINT, insns)
+	if err != nil {
+		t.Fatalf("host: %s\n%s", errName(err), lg)
+	}
+	defer unix.Close(hfd)
+	s := newSystem()
+	p := newProc(t, s)
+	pfd := p.loadProg(linux.BPF_PROG_TYPE_RAW_TRACEPOINT, insns)
+	args := append(u64(1), u64(77)...)
+	for _, c := range []struct {
+		name string
+		mod  func(a *linux.BPFAttrTestRun)
+	}{
+		{"plain", func(*linux.BPFAttrTestRun) {}},
+		{"on cpu 1", func(a *linux.BPFAttrTestRun) { a.Flags, a.CPU = linux.BPF_F_TEST_RUN_ON_CPU, 1 }},
+		{"on cpu 100000", func(a *linux.BPFAttrTestRun) { a.Flags, a.CPU = linux.BPF_F_TEST_RUN_ON_CPU, 100000 }},
+		{"cpu without flag", func(a *linux.BPFAttrTestRun) { a.CPU = 1 }},
+		{"short args", func(a *linux.BPFAttrTestRun) { a.CtxSizeIn = 8 }},
+		{"13 args", func(a *linux.BPFAttrTestRun) { a.CtxSizeIn = 104 }},
+		{"repeat", func(a *linux.BPFAttrTestRun) { a.Repeat = 2 }},
+		{"data out", func(a *linux.BPFAttrTestRun) { a.DataSizeOut = 8 }},
+		{"ctx out", func(a *linux.BPFAttrTestRun) { a.CtxSizeOut = 8 }},
+	} {
+		hm := &hostMem{}
+		ha := linux.BPFAttrTestRun{ProgFD: uint32(hfd), CtxIn: hm.buf(append(append([]byte(nil), args...), make([]byte, 96)...)), CtxSizeIn: 16}
+		c.mod(&ha)
+		if ha.CtxSizeOut != 0 {
+			ha.CtxOut = hm.buf(make([]byte, 8))
+		}
+		_, herr := hostBPF(linux.BPF_PROG_TEST_RUN, raw(&ha))
+		pa := linux.BPFAttrTestRun{ProgFD: uint32(pfd), CtxIn: p.buf(append(append([]byte(nil), args...), make([]byte, 96)...)), CtxSizeIn: 16}
+		c.mod(&pa)
+		if pa.CtxSizeOut != 0 {
+			pa.CtxOut = p.buf(make([]byte, 8))
+		}
+		_, perr := sysCall(p, linux.BPF_PROG_TEST_RUN, &pa)
+		if errName(herr) != errName(perr) || ha.Retval != pa.Retval {
+			t.Errorf("%s: hachi %s retval %d; host %s retval %d", c.name, errName(perr), pa.Retval, errName(herr), ha.Retval)
+		}
+	}
+}

@@ -436,3 +436,48 @@ func TestLinkAndMisc(t *testing.T) {
 			attr: func(f *fixture) any { return &linux.BPFAttrTaskFDQuery{FD: uint32(f.arr), Flags: 1} }, want: linux.EINVAL},
 	})
 }
+
+func TestRawTracepointTestRun(t *testing.T) {
+	rawTP := func(f *fixture) int {
+		return f.loadProg(linux.BPF_PROG_TYPE_RAW_TRACEPOINT, asmProg(f.t, "ldxdw %r0, [%r1+8]\nexit"))
+	}
+	run := func(mod func(a *linux.BPFAttrTestRun, f *fixture)) func(f *fixture) any {
+		return func(f *fixture) any {
+			a := &linux.BPFAttrTestRun{ProgFD: uint32(rawTP(f)), CtxIn: f.buf(append(u64(1), u64(77)...)), CtxSizeIn: 16}
+			if mod != nil {
+				mod(a, f)
+			}
+			return a
+		}
+	}
+	retval := func(want uint32) func(t *testing.T, f *fixture, _ int, attr []byte) {
+		return func(t *testing.T, f *fixture, _ int, attr []byte) {
+			if got := (*linux.BPFAttrTestRun)(unsafe.Pointer(&attr[0])).Retval; got != want {
+				t.Errorf("retval %d, want %d", got, want)
+			}
+		}
+	}
+	runCases(t, []cmdCase{
+		{name: "arguments", linux: "bpf_prog_test_run_raw_tp", cmd: linux.BPF_PROG_TEST_RUN, attr: run(nil), check: retval(77)},
+		{name: "on CPU 1", linux: "bpf_prog_test_run_raw_tp: BPF_F_TEST_RUN_ON_CPU", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.Flags, a.CPU = linux.BPF_F_TEST_RUN_ON_CPU, 1 }), check: retval(77)},
+		{name: "on a CPU that does not exist", linux: "bpf_prog_test_run_raw_tp: cpu >= nr_cpu_ids is ENXIO", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.Flags, a.CPU = linux.BPF_F_TEST_RUN_ON_CPU, 9 }), want: linux.ENXIO},
+		{name: "cpu without the flag", linux: "bpf_prog_test_run_raw_tp: cpu != 0 without BPF_F_TEST_RUN_ON_CPU", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.CPU = 1 }), want: linux.EINVAL},
+		{name: "arguments shorter than read", linux: "bpf_prog_test_run_raw_tp: ctx_size_in < max_ctx_offset", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.CtxSizeIn = 8 }), want: linux.EINVAL},
+		{name: "more than 12 arguments", linux: "bpf_prog_test_run_raw_tp: ctx_size_in > MAX_BPF_FUNC_ARGS * 8", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, f *fixture) { a.CtxIn, a.CtxSizeIn = f.buf(make([]byte, 104)), 104 }), want: linux.EINVAL},
+		{name: "with data", linux: "bpf_prog_test_run_raw_tp: data_in is EINVAL", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, f *fixture) { a.DataIn, a.DataSizeIn = f.buf(make([]byte, 20)), 20 }), want: linux.EINVAL},
+		{name: "with repeat", linux: "bpf_prog_test_run_raw_tp: repeat is EINVAL", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.Repeat = 2 }), want: linux.EINVAL},
+		{name: "arguments unmapped", linux: "bpf_prog_test_run_raw_tp: memdup_user EFAULT", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: run(func(a *linux.BPFAttrTestRun, _ *fixture) { a.CtxIn = 0xdead0000 }), want: linux.EFAULT},
+		{name: "kprobe", linux: "bpf_prog_test_run: no test_run op is ENOTSUPP", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: func(f *fixture) any { return &linux.BPFAttrTestRun{ProgFD: uint32(f.kprobe)} }, want: linux.ENOTSUPP},
+		{name: "map fd", linux: "bpf_prog_get: not a program is EINVAL", cmd: linux.BPF_PROG_TEST_RUN,
+			attr: func(f *fixture) any { return &linux.BPFAttrTestRun{ProgFD: uint32(f.arr)} }, want: linux.EINVAL},
+	})
+}

@@ -35,30 +35,30 @@ func (s *System) cpu(n int) *cpuState {
 // before an skb's data, and SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
 // after both (320 bytes on 64-bit kernels).
 const (
-	ethHlen          = 14 // ETH_HLEN
-	xdpPacketHeadrm  = 256
-	netSkbPad        = 64
-	skbSharedInfo    = 320
-	xdpMetaMax       = 255 // xdp_metalen_invalid: 4-aligned, fits skb_shared_info.meta_len (u8)
-	xdpFrameSize     = 40  // sizeof(struct xdp_frame), kept in the headroom
-	maxSkbFrags      = 17  // MAX_SKB_FRAGS
-	testXDPMaxBatch  = 256
-	loopbackIfindex  = 1 // the only device: lo, one rx queue
-	durationMax      = 1<<32 - 1
-	ethP8023Min      = 0x0600
-	ethP8023         = 0x0001
-	ethP8022         = 0x0004
-	ethPIP           = 0x0800
-	ethPIPv6         = 0x86dd
-	packetBroadcast  = 1 // PACKET_BROADCAST
-	packetMulticast  = 2
-	packetOtherhost  = 3
-	afInet           = 2
-	afInet6          = 10
-	gsoMaxSegs       = 65535   // GSO_MAX_SEGS
-	gsoMaxSize       = 1 << 16 // GSO_MAX_SIZE
-	skbCBPrivWords   = 5       // QDISC_CB_PRIV_LEN / 4
-	raceTestCtxLimit = 12 * 8  // MAX_BPF_FUNC_ARGS * sizeof(u64)
+	ethHlen         = 14 // ETH_HLEN
+	xdpPacketHeadrm = 256
+	netSkbPad       = 64
+	skbSharedInfo   = 320
+	xdpMetaMax      = 255 // xdp_metalen_invalid: 4-aligned, fits skb_shared_info.meta_len (u8)
+	xdpFrameSize    = 40  // sizeof(struct xdp_frame), kept in the headroom
+	maxSkbFrags     = 17  // MAX_SKB_FRAGS
+	testXDPMaxBatch = 256
+	loopbackIfindex = 1 // the only device: lo, one rx queue
+	durationMax     = 1<<32 - 1
+	ethP8023Min     = 0x0600
+	ethP8023        = 0x0001
+	ethP8022        = 0x0004
+	ethPIP          = 0x0800
+	ethPIPv6        = 0x86dd
+	packetBroadcast = 1 // PACKET_BROADCAST
+	packetMulticast = 2
+	packetOtherhost = 3
+	afInet          = 2
+	afInet6         = 10
+	gsoMaxSegs      = 65535   // GSO_MAX_SEGS
+	gsoMaxSize      = 1 << 16 // GSO_MAX_SIZE
+	skbCBPrivWords  = 5       // QDISC_CB_PRIV_LEN / 4
+	rawTPArgsMax    = 12 * 8  // MAX_BPF_FUNC_ARGS * sizeof(u64)
 )
 
 // Offsets in bpf_attr.test of the fields a test run writes back.
@@ -442,13 +442,13 @@ func (c *call) testRunRawTP(p *Prog, a *linux.BPFAttrTestRun) error {
 	if a.DataIn != 0 || a.DataOut != 0 || a.CtxOut != 0 || a.Duration != 0 || a.Repeat != 0 || a.BatchSize != 0 {
 		return linux.EINVAL
 	}
-	if a.CtxSizeIn < uint32(p.MaxCtxOffset()) || a.CtxSizeIn > raceTestCtxLimit {
+	if a.CtxSizeIn < uint32(p.MaxCtxOffset()) || a.CtxSizeIn > rawTPArgsMax {
 		return linux.EINVAL
 	}
 	if a.Flags&linux.BPF_F_TEST_RUN_ON_CPU == 0 && a.CPU != 0 {
 		return linux.EINVAL
 	}
-	args := make([]byte, raceTestCtxLimit)
+	args := make([]byte, rawTPArgsMax)
 	if c.t.Mem.CopyIn(a.CtxIn, args[:a.CtxSizeIn]) != nil {
 		return linux.EFAULT
 	}
