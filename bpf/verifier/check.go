@@ -107,7 +107,8 @@ func (e *env) run() error {
 	e.st = e.initialState()
 	e.written = []liveSet{allLive()}
 	e.insn, e.prevInsn = 0, -1
-	if e.log.Enabled() {
+	if e.log.Enabled() && !e.level2() {
+		// (At level 2 every instruction's state is printed before it.)
 		e.verbose("0:%s\n", e.st.frames[0].String())
 	}
 	for {

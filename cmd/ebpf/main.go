@@ -38,7 +38,7 @@ const usage = `usage:
 	ebpf asm FILE
 	ebpf disasm [--llvm] FILE
 	ebpf run [--mem HEX] [--repeat N] FILE
-` + loadUsage
+` + loadUsage + "\n" + verifyUsage
 
 // errUsage marks errors of the command line (exit status 2).
 var errUsage = errors.New("usage")
@@ -63,6 +63,9 @@ func dispatch(args []string, stdout io.Writer) error {
 	}
 	if args[0] == "load" || args[0] == "test-run" {
 		return loadCommand(args, stdout, os.Stderr)
+	}
+	if args[0] == "verify" {
+		return verifyCommand(args, stdout)
 	}
 	flags := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
