@@ -41,10 +41,9 @@ import "sync/atomic"
 // releases while its CPU holds the LRU lock (a re-entered program) goes to
 // a lock-free pending stack that the next lock holder drains.
 type lru struct {
-	lists   []lruList
-	percpu  bool
-	next    atomic.Uint32 // rotates the syscall side over per-CPU LRUs
-	scanned atomic.Uint64 // statistics for tests: elements examined by shrinks
+	lists  []lruList
+	percpu bool
+	next   atomic.Uint32 // rotates the syscall side over per-CPU LRUs
 }
 
 // lruScan is how many elements one shrink step examines
@@ -230,7 +229,6 @@ func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 	busy := 0
 	for _, q := range []*lruQueue{&list.inactive, &list.active} {
 		for k := q.n; k > 0 && q.tail != 0 && busy < lruScan; k-- {
-			l.scanned.Add(1)
 			id := q.tail
 			e := h.elem(id)
 			q.remove(h, id)

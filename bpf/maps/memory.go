@@ -94,13 +94,6 @@ func zeroSlot(p unsafe.Pointer, size uintptr) {
 	}
 }
 
-// copySlot copies size bytes (a multiple of 8) between slots.
-func copySlot(dst, src unsafe.Pointer, size uintptr) {
-	for off := uintptr(0); off < size; off += 8 {
-		atomic.StoreUint64(wordAt(dst, off), atomic.LoadUint64(wordAt(src, off)))
-	}
-}
-
 // spinLock is a raw spinlock that remembers which CPU holds it. A program
 // that finds the lock held by its own CPU has interrupted the holder and
 // would spin forever: it gets EBUSY instead, as Linux's htab_lock_bucket
