@@ -120,11 +120,11 @@ func static(f vm.HelperFunc) func(*Set) vm.HelperFunc {
 // kernel/bpf/stackmap.c and kernel/bpf/bpf_iter.c).
 var Table = []Helper{
 	{ID: linux.BPF_FUNC_map_lookup_elem, Base: Unprivileged, impl: static(mapLookupElem),
-		Proto: proto("map_lookup_elem", false, verifier.RetPtrToMapValueOrNull, argConstMapPtr, argPtrToMapKey)},
+		Proto: packetAccess(proto("map_lookup_elem", false, verifier.RetPtrToMapValueOrNull, argConstMapPtr, argPtrToMapKey))},
 	{ID: linux.BPF_FUNC_map_update_elem, Base: Unprivileged, impl: static(mapUpdateElem),
-		Proto: proto("map_update_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapKey, argPtrToMapValue, argAnything)},
+		Proto: packetAccess(proto("map_update_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapKey, argPtrToMapValue, argAnything))},
 	{ID: linux.BPF_FUNC_map_delete_elem, Base: Unprivileged, impl: static(mapDeleteElem),
-		Proto: proto("map_delete_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapKey)},
+		Proto: packetAccess(proto("map_delete_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapKey))},
 	{ID: linux.BPF_FUNC_probe_read, Types: tracing, impl: bound((*Set).probeRead),
 		Proto: proto("probe_read", true, verifier.RetInteger, argPtrToUninitMem, argConstSizeOr0, argAnything)},
 	{ID: linux.BPF_FUNC_ktime_get_ns, Base: Unprivileged, impl: bound((*Set).ktimeGetNS),
@@ -151,7 +151,7 @@ var Table = []Helper{
 	{ID: linux.BPF_FUNC_probe_read_str, Types: tracing, impl: bound((*Set).probeReadStr),
 		Proto: proto("probe_read_str", true, verifier.RetInteger, argPtrToUninitMem, argConstSizeOr0, argAnything)},
 	{ID: linux.BPF_FUNC_map_push_elem, Base: Unprivileged, impl: static(mapPushElem),
-		Proto: proto("map_push_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapValue, argAnything)},
+		Proto: packetAccess(proto("map_push_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapValue, argAnything))},
 	{ID: linux.BPF_FUNC_map_pop_elem, Base: Unprivileged, impl: static(mapPopElem),
 		Proto: proto("map_pop_elem", false, verifier.RetInteger, argConstMapPtr, argPtrToMapValue|verifier.ArgUninit)},
 	{ID: linux.BPF_FUNC_map_peek_elem, Base: Unprivileged, impl: static(mapPeekElem),
@@ -192,7 +192,15 @@ var Table = []Helper{
 		Proto: withCallback(proto("loop", false, verifier.RetInteger,
 			argAnything, verifier.ArgPtrToFunc, verifier.ArgPtrToStack|verifier.ArgMaybeNull, argAnything), verifier.CallbackLoop)},
 	{ID: linux.BPF_FUNC_map_lookup_percpu_elem, Base: Unprivileged, impl: static(mapLookupPercpuElem),
-		Proto: proto("map_lookup_percpu_elem", false, verifier.RetPtrToMapValueOrNullAny, argConstMapPtr, argPtrToMapKey, argAnything)},
+		Proto: packetAccess(proto("map_lookup_percpu_elem", false, verifier.RetPtrToMapValueOrNullAny, argConstMapPtr, argPtrToMapKey, argAnything))},
+}
+
+// packetAccess marks a prototype whose memory arguments may point into a
+// packet (bpf_func_proto.pkt_access): the map helpers take keys and values
+// straight from XDP and TC packets.
+func packetAccess(p verifier.HelperProto) verifier.HelperProto {
+	p.PacketAccess = true
+	return p
 }
 
 func withCallback(p verifier.HelperProto, cb verifier.Callback) verifier.HelperProto {
