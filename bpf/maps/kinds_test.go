@@ -2,6 +2,7 @@ package maps
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"unsafe"
 
@@ -322,4 +323,21 @@ func TestFrozenSyscallSide(t *testing.T) {
 			t.Fatal("programs still write a frozen map")
 		}
 	}
+}
+
+func ExampleNew() {
+	host := FixedHost{CPUs: 2}
+	m, _ := New(Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 1024}, host)
+	key := []byte{1, 0, 0, 0}
+	// A program on CPU 1 inserts, then reads through the value's address.
+	m.UpdateElem(1, key, []byte{42, 0, 0, 0, 0, 0, 0, 0}, linux.BPF_NOEXIST)
+	p := m.LookupElem(1, key)
+	fmt.Println(*(*uint64)(p))
+	// User space reads a copy; a second insert of the key fails.
+	value := make([]byte, m.Info().SyscallValueSize())
+	m.Lookup(key, value, 0)
+	fmt.Println(value[0], m.Update(key, value, linux.BPF_NOEXIST))
+	// Output:
+	// 42
+	// 42 File exists
 }

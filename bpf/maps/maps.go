@@ -163,7 +163,9 @@ type DirectValuer interface {
 // by file descriptor (Linux's fd maps: map_fd_get_ptr, map_fd_put_ptr,
 // map_fd_sys_lookup_elem). The bpf() layer resolves the fd and calls
 // UpdateObject; it turns the object LookupObject returns into the id user
-// space reads. Their Update and Lookup on raw bytes answer EINVAL.
+// space reads. Their Update on raw bytes answers EINVAL, and so does
+// Lookup, except for PERF_EVENT_ARRAY whose entries Linux never reports
+// (ENOTSUPP).
 type ObjectMap interface {
 	Map
 	// UpdateObject stores obj at key (flags must be BPF_ANY).
