@@ -592,6 +592,18 @@ func TestProgLoad(t *testing.T) {
 			attr: load(sock, "lddw %r1, map_idx 1\n"+ret0, func(a *linux.BPFAttrProgLoad, f *fixture) {
 				a.FDArray = f.buf(append(u32(uint32(f.closed)), u32(uint32(f.arr))...))
 			})},
+		{name: "map_idx_value through fd_array", linux: "resolve_pseudo_ldimm64: BPF_PSEUDO_MAP_IDX_VALUE", cmd: linux.BPF_PROG_LOAD,
+			attr: func(f *fixture) any {
+				one := f.createMap(linux.BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0)
+				return load(sock, "lddw %r1, map_idx_value 0, 4\nldxw %r0, [%r1+0]\nexit", func(a *linux.BPFAttrProgLoad, f *fixture) {
+					a.FDArray = f.buf(u32(uint32(one)))
+				})(f)
+			}},
+		{name: "map_value past the value", linux: "check_ld_imm: direct value offset >= value_size", cmd: linux.BPF_PROG_LOAD,
+			attr: func(f *fixture) any {
+				one := f.createMap(linux.BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0)
+				return load(sock, fmt.Sprintf("lddw %%r1, map_value %d, 8\nmov %%r0, 0\nexit", one), nil)(f)
+			}, want: linux.EINVAL},
 		{name: "ext_infos probe", linux: "check_btf_info: btf_get_by_fd(prog_btf_fd) EBADF (cilium/ebpf's probe)", cmd: linux.BPF_PROG_LOAD,
 			attr: load(sock, ret0, func(a *linux.BPFAttrProgLoad, _ *fixture) { a.FuncInfoCnt, a.ProgBTFFD = 1, ^uint32(0) }), want: linux.EBADF},
 		{name: "func_info with a map as BTF", linux: "check_btf_info: btf_get_by_fd not BTF is EINVAL", cmd: linux.BPF_PROG_LOAD,
