@@ -251,6 +251,11 @@ func with32(r, low bounds) bounds {
 // scalarALU is the abstract result of dst op src on numbers; signed selects
 // sdiv and smod.
 func scalarALU(alu isa.ALUOp, signed bool, a, b bounds, is32 bool) bounds {
+	if a.isConst() && b.isConst() {
+		if v, ok := constALU(alu, signed, a.constValue(), b.constValue(), is32); ok {
+			return constBounds(v)
+		}
+	}
 	if is32 {
 		za, zb := a.zext32(), b.zext32()
 		if alu == isa.ALUArsh {
@@ -272,6 +277,83 @@ func scalarALU(alu isa.ALUOp, signed bool, a, b bounds, is32 bool) bounds {
 	}
 	r.sync()
 	return r
+}
+
+// constALU computes an operation on two known values with the
+// interpreter's semantics (kernel/bpf/core.c): a shift amount is masked,
+// division by zero gives 0 and modulo by zero leaves the dividend. Signed
+// division and modulo are left to signedDivMod.
+func constALU(alu isa.ALUOp, signed bool, x, y uint64, is32 bool) (uint64, bool) {
+	if signed {
+		return 0, false
+	}
+	if is32 {
+		a, b := uint32(x), uint32(y)
+		var r uint32
+		switch alu {
+		case isa.ALUAdd:
+			r = a + b
+		case isa.ALUSub:
+			r = a - b
+		case isa.ALUMul:
+			r = a * b
+		case isa.ALUDiv:
+			if b != 0 {
+				r = a / b
+			}
+		case isa.ALUMod:
+			r = a
+			if b != 0 {
+				r = a % b
+			}
+		case isa.ALUOr:
+			r = a | b
+		case isa.ALUAnd:
+			r = a & b
+		case isa.ALUXor:
+			r = a ^ b
+		case isa.ALULsh:
+			r = a << (b & 31)
+		case isa.ALURsh:
+			r = a >> (b & 31)
+		case isa.ALUArsh:
+			r = uint32(int32(a) >> (b & 31))
+		default:
+			return 0, false
+		}
+		return uint64(r), true
+	}
+	switch alu {
+	case isa.ALUAdd:
+		return x + y, true
+	case isa.ALUSub:
+		return x - y, true
+	case isa.ALUMul:
+		return x * y, true
+	case isa.ALUDiv:
+		if y == 0 {
+			return 0, true
+		}
+		return x / y, true
+	case isa.ALUMod:
+		if y == 0 {
+			return x, true
+		}
+		return x % y, true
+	case isa.ALUOr:
+		return x | y, true
+	case isa.ALUAnd:
+		return x & y, true
+	case isa.ALUXor:
+		return x ^ y, true
+	case isa.ALULsh:
+		return x << (y & 63), true
+	case isa.ALURsh:
+		return x >> (y & 63), true
+	case isa.ALUArsh:
+		return uint64(int64(x) >> (y & 63)), true
+	}
+	return 0, false
 }
 
 // binary64 is the 64-bit result of an unsigned operation; orig is the

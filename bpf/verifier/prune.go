@@ -158,9 +158,9 @@ func (e *env) visit() (pruned bool, err error) {
 	if head && latest != nil && e.st.loopIters[i] > widenAfter {
 		widen(e.st, latest.st)
 	}
-	// Linux adds a checkpoint only every few jumps and instructions,
-	// except where loops are decided.
-	add := head || (e.jmpsSinceCheckpoint >= 2 && e.insnsSinceCheckpoint >= 8)
+	// Like Linux 6.18, add a checkpoint only after 20 jumps or 100
+	// instructions, except where loops are decided.
+	add := head || e.jmpsSinceCheckpoint >= 20 || e.insnsSinceCheckpoint >= 100
 	kept := list[:0]
 	for _, c := range list {
 		switch {
