@@ -111,7 +111,9 @@ func (r *listResolver) MapValue(_ isa.PseudoSource, ref int32) (vm.Region, error
 	return r.maps[ref].Value, nil
 }
 
-func (r *listResolver) KernelVariable(int32, int32) (vm.Region, error) { return vm.Region{}, linux.EINVAL }
+func (r *listResolver) KernelVariable(int32, int32) (vm.Region, error) {
+	return vm.Region{}, linux.EINVAL
+}
 
 func (r *listResolver) Kfunc(int32, int16) (vm.HelperFunc, error) { return nil, linux.EINVAL }
 
