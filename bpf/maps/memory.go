@@ -55,24 +55,6 @@ func storeTail(b []byte, v uint64) {
 	}
 }
 
-// copyIn stores src into the slot at dst, a word at a time with atomic
-// stores. The bytes of a partial last word past src keep their value, as
-// Linux's memcpy of value_size bytes leaves a per-CPU value's padding.
-// The slot holds at least round_up(len(src), 8) bytes.
-func copyIn(dst unsafe.Pointer, src []byte) {
-	off := uintptr(0)
-	for len(src) >= 8 {
-		atomic.StoreUint64(wordAt(dst, off), binary.LittleEndian.Uint64(src))
-		src = src[8:]
-		off += 8
-	}
-	if len(src) > 0 {
-		w := wordAt(dst, off)
-		keep := ^uint64(0) << (8 * len(src))
-		atomic.StoreUint64(w, atomic.LoadUint64(w)&keep|loadTail(src))
-	}
-}
-
 // copyOut loads len(dst) bytes of the slot at src into dst with atomic
 // word loads.
 func copyOut(dst []byte, src unsafe.Pointer) {
@@ -84,13 +66,6 @@ func copyOut(dst []byte, src unsafe.Pointer) {
 	}
 	if len(dst) > 0 {
 		storeTail(dst, atomic.LoadUint64(wordAt(src, off)))
-	}
-}
-
-// zeroSlot clears size bytes (a multiple of 8) of the slot at p.
-func zeroSlot(p unsafe.Pointer, size uintptr) {
-	for off := uintptr(0); off < size; off += 8 {
-		atomic.StoreUint64(wordAt(p, off), 0)
 	}
 }
 
