@@ -261,6 +261,10 @@ func scalarALU(alu isa.ALUOp, signed bool, a, b bounds, is32 bool) bounds {
 		if alu == isa.ALUArsh {
 			za = a.sext32()
 		}
+		if (alu == isa.ALULsh || alu == isa.ALURsh || alu == isa.ALUArsh) && b.isConst() {
+			// A 32-bit shift counts modulo 32 at run time.
+			zb = constBounds(b.constValue() & 31)
+		}
 		if signed {
 			return signedDivMod(alu, a, b, 32).low32()
 		}
