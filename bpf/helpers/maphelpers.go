@@ -64,6 +64,16 @@ func mapLookupElem(env *vm.Env, r1, r2, _, _, _ uint64) uint64 {
 
 // mapUpdateElem is bpf_map_update_elem (2).
 func mapUpdateElem(env *vm.Env, r1, r2, r3, r4, _ uint64) uint64 {
+	if !env.Checked() {
+		if h := env.Map(r1); h != nil {
+			switch m := h.Map.(type) {
+			case *maps.Array:
+				return errno(m.UpdateElem(int(env.CPU), trusted(r2, 4), trusted(r3, m.ValueSize()), r4))
+			case *maps.Hash:
+				return errno(m.UpdateElem(int(env.CPU), trusted(r2, m.KeySize()), trusted(r3, m.ValueSize()), r4))
+			}
+		}
+	}
 	m := mapOf(env, r1)
 	if m == nil {
 		return errno(linux.EINVAL)
@@ -82,6 +92,13 @@ func mapUpdateElem(env *vm.Env, r1, r2, r3, r4, _ uint64) uint64 {
 
 // mapDeleteElem is bpf_map_delete_elem (3).
 func mapDeleteElem(env *vm.Env, r1, r2, _, _, _ uint64) uint64 {
+	if !env.Checked() {
+		if h := env.Map(r1); h != nil {
+			if m, ok := h.Map.(*maps.Hash); ok {
+				return errno(m.DeleteElem(int(env.CPU), trusted(r2, m.KeySize())))
+			}
+		}
+	}
 	m := mapOf(env, r1)
 	if m == nil {
 		return errno(linux.EINVAL)
