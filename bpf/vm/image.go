@@ -53,6 +53,9 @@ type slot struct {
 	imm uint64
 }
 
+// slotSize is the size of a slot in bytes.
+const slotSize = uint64(unsafe.Sizeof(slot{}))
+
 // slotMeta is what the checked mode needs beyond the slot: the registers
 // the instruction reads and writes.
 type slotMeta struct {

@@ -24,23 +24,26 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 	}
 	target := 0
 	for {
-		// The code of the running program: it changes only on the slow
-		// path, so the hot loop below carries nothing but pc and r.
-		code := unsafe.Pointer(unsafe.SliceData(p.image.code))
+		// The code of the running program changes only on the slow path,
+		// so the hot loop below carries nothing but ip, the address of the
+		// next slot, and r. (The code stays alive through p.)
+		code := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p.image.code))))
+		ip := code + uint64(pc)*slotSize
 		var in *slot
 		for {
-			in = (*slot)(unsafe.Add(code, uintptr(pc)*unsafe.Sizeof(slot{})))
+			in = (*slot)(ptr(ip))
+			ip += slotSize
 			if true {
+				pc = int((ip - code) / slotSize)
 				if e.steps++; e.steps > limit {
-					return 0, fail(pc, ErrStepLimit)
+					return 0, fail(pc-1, ErrStepLimit)
 				}
-				m := p.image.meta[pc]
+				m := p.image.meta[pc-1]
 				if missing := m.reads &^ init; missing != 0 {
-					return 0, fail(pc, uninit(missing))
+					return 0, fail(pc-1, uninit(missing))
 				}
 				init |= m.writes
 			}
-			pc++
 			switch in.op {
 			case isa.OpAdd32Imm:
 				d := in.dst & 15
@@ -226,188 +229,188 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 				r[d] = uint64(int64(r[d]) >> (r[in.src&15] & 63))
 
 			case isa.OpJA, isa.OpJA32:
-				pc += int(in.off)
+				ip += uint64(int64(in.off)) * slotSize
 			case isa.OpJEqImm:
 				if r[in.dst&15] == in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJEqReg:
 				if r[in.dst&15] == r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGTImm:
 				if r[in.dst&15] > in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGTReg:
 				if r[in.dst&15] > r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGEImm:
 				if r[in.dst&15] >= in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGEReg:
 				if r[in.dst&15] >= r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSetImm:
 				if r[in.dst&15]&in.imm != 0 {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSetReg:
 				if r[in.dst&15]&r[in.src&15] != 0 {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJNEImm:
 				if r[in.dst&15] != in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJNEReg:
 				if r[in.dst&15] != r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGTImm:
 				if int64(r[in.dst&15]) > int64(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGTReg:
 				if int64(r[in.dst&15]) > int64(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGEImm:
 				if int64(r[in.dst&15]) >= int64(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGEReg:
 				if int64(r[in.dst&15]) >= int64(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLTImm:
 				if r[in.dst&15] < in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLTReg:
 				if r[in.dst&15] < r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLEImm:
 				if r[in.dst&15] <= in.imm {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLEReg:
 				if r[in.dst&15] <= r[in.src&15] {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLTImm:
 				if int64(r[in.dst&15]) < int64(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLTReg:
 				if int64(r[in.dst&15]) < int64(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLEImm:
 				if int64(r[in.dst&15]) <= int64(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLEReg:
 				if int64(r[in.dst&15]) <= int64(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 
 			case isa.OpJEq32Imm:
 				if uint32(r[in.dst&15]) == uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJEq32Reg:
 				if uint32(r[in.dst&15]) == uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGT32Imm:
 				if uint32(r[in.dst&15]) > uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGT32Reg:
 				if uint32(r[in.dst&15]) > uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGE32Imm:
 				if uint32(r[in.dst&15]) >= uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJGE32Reg:
 				if uint32(r[in.dst&15]) >= uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSet32Imm:
 				if uint32(r[in.dst&15])&uint32(in.imm) != 0 {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSet32Reg:
 				if uint32(r[in.dst&15])&uint32(r[in.src&15]) != 0 {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJNE32Imm:
 				if uint32(r[in.dst&15]) != uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJNE32Reg:
 				if uint32(r[in.dst&15]) != uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGT32Imm:
 				if int32(r[in.dst&15]) > int32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGT32Reg:
 				if int32(r[in.dst&15]) > int32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGE32Imm:
 				if int32(r[in.dst&15]) >= int32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSGE32Reg:
 				if int32(r[in.dst&15]) >= int32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLT32Imm:
 				if uint32(r[in.dst&15]) < uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLT32Reg:
 				if uint32(r[in.dst&15]) < uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLE32Imm:
 				if uint32(r[in.dst&15]) <= uint32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJLE32Reg:
 				if uint32(r[in.dst&15]) <= uint32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLT32Imm:
 				if int32(r[in.dst&15]) < int32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLT32Reg:
 				if int32(r[in.dst&15]) < int32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLE32Imm:
 				if int32(r[in.dst&15]) <= int32(in.imm) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpJSLE32Reg:
 				if int32(r[in.dst&15]) <= int32(r[in.src&15]) {
-					pc += int(in.off)
+					ip += uint64(int64(in.off)) * slotSize
 				}
 			case isa.OpLoadImm64, isa.OpLoadMapFD, isa.OpLoadMapValue, isa.OpLoadBTFID,
 				isa.OpLoadFunc, isa.OpLoadMapIdx, isa.OpLoadMapIdxValue:
 				r[in.dst&15] = in.imm
-				pc++
+				ip += slotSize
 			case isa.OpLdxB:
 				a := r[in.src&15] + uint64(int64(in.off))
 				if true {
@@ -522,7 +525,8 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 	slow:
 		// Instructions that call functions, change frames or programs, or
 		// are rare: kept out of the hot loop so that its registers never
-		// have to be saved around a call.
+		// have to be saved around a call. pc is the index of the next slot.
+		pc = int((ip - code) / slotSize)
 		switch in.op {
 		case isa.OpMayGoto:
 			// Linux's fixup for may_goto: jump once the frame's budget is
