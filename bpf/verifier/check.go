@@ -183,11 +183,19 @@ func (e *env) step() (done bool, err error) {
 	case op == isa.OpCallLocal:
 		return false, e.checkSubprogCall(ins)
 	case op == isa.OpMayGoto:
+		// may_goto jumps once the frame's loop budget is spent (Linux
+		// 6.9): the jump leaves the loop; falling through is one more
+		// iteration of a loop the budget bounds.
 		e.jmpsSinceCheckpoint++
-		target := i + 1 + int(ins.Offset)
-		if err := e.pushPath(target); err != nil {
+		out := e.st.clone()
+		delete(out.loopIters, i)
+		if err := e.pushState(out, i+1+int(ins.Offset)); err != nil {
 			return false, err
 		}
+		if e.st.loopIters == nil {
+			e.st.loopIters = map[int]int{}
+		}
+		e.st.loopIters[i]++
 	case op == isa.OpJA:
 		e.jmpsSinceCheckpoint++
 		next = i + 1 + int(ins.Offset)
