@@ -359,7 +359,7 @@ func (e *env) finish() (*Program, error) {
 	insns := append([]isa.Instruction(nil), e.insns...)
 	for i := range insns {
 		a := &e.aux[i]
-		if a.ptrType == ptrToCtx && a.ctx.kernelSize != 0 {
+		if a.ptrType == ptrToCtx && a.ctx.rewrite {
 			ins := &insns[i]
 			class := ins.Opcode.Class()
 			ins.Opcode = isa.MemOpcode(class, ins.Opcode.Mode(), a.ctx.kernelSize)

@@ -86,8 +86,9 @@ type ctxAccess struct {
 	ok bool
 	// result is the type a load gives: a packet pointer, or scalarValue.
 	result regType
-	// kernelOff and kernelSize rewrite the access (Linux's
-	// convert_ctx_access); kernelSize 0 keeps the instruction as it is.
+	// rewrite: the access becomes one of kernelSize bytes at kernelOff
+	// of the run-time context (Linux's convert_ctx_access).
+	rewrite    bool
 	kernelOff  int16
 	kernelSize isa.Size
 }
@@ -227,16 +228,16 @@ func xdpAccess(off, size int, write bool, devmap bool) ctxAccess {
 	word := isa.SizeW
 	switch off {
 	case xdpMdData:
-		return ctxAccess{ok: true, result: ptrToPacket, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.Data)), kernelSize: isa.SizeDW}
+		return ctxAccess{ok: true, result: ptrToPacket, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.Data)), kernelSize: isa.SizeDW}
 	case xdpMdDataEnd:
-		return ctxAccess{ok: true, result: ptrToPacketEnd, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.DataEnd)), kernelSize: isa.SizeDW}
+		return ctxAccess{ok: true, result: ptrToPacketEnd, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.DataEnd)), kernelSize: isa.SizeDW}
 	case xdpMdDataMeta:
-		return ctxAccess{ok: true, result: ptrToPacketMeta, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.DataMeta)), kernelSize: isa.SizeDW}
+		return ctxAccess{ok: true, result: ptrToPacketMeta, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.DataMeta)), kernelSize: isa.SizeDW}
 	case xdpMdIngressIfindex:
-		return ctxAccess{ok: true, result: scalarValue, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.IngressIfindex)), kernelSize: word}
+		return ctxAccess{ok: true, result: scalarValue, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.IngressIfindex)), kernelSize: word}
 	case xdpMdRxQueueIndex:
-		return ctxAccess{ok: true, result: scalarValue, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.RxQueueIndex)), kernelSize: word}
+		return ctxAccess{ok: true, result: scalarValue, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.RxQueueIndex)), kernelSize: word}
 	}
 	// egress_ifindex is only meaningful to programs run from a devmap.
-	return ctxAccess{ok: devmap, result: scalarValue, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.EgressIfindex)), kernelSize: word}
+	return ctxAccess{ok: devmap, result: scalarValue, rewrite: true, kernelOff: int16(unsafe.Offsetof(XDPBuff{}.EgressIfindex)), kernelSize: word}
 }
