@@ -31,8 +31,9 @@ bench:
 #   make toolchain                   build Go with GOOS=tamago once (cached; TAMAGO=/path/to/go uses that one)
 #   make kernel [ARCH=...]           build/hachi-$(ARCH).elf
 #   make qemu [ARCH=...]             boot it under QEMU (TCG; QEMU_EXTRA adds flags)
+#   make tamago-check                go build std and go vet the kernel packages with GOOS=tamago
 
-.PHONY: toolchain kernel qemu
+.PHONY: toolchain kernel qemu tamago-check
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 KERNEL_PKG_amd64 := ./boot/microvm
@@ -59,3 +60,10 @@ kernel:
 
 qemu: kernel
 	$(call QEMU_$(ARCH),build/hachi-$(ARCH).elf) $(QEMU_EXTRA)
+
+tamago-check:
+	@goroot=$$(./toolchain/build.sh --check) && for arch in amd64 riscv64; do \
+		echo "GOOS=tamago GOARCH=$$arch: go build std, go vet ./arch/$$arch ./boot/..."; \
+		GOOS=tamago GOARCH=$$arch GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go build std && \
+		GOOS=tamago GOARCH=$$arch GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go vet ./arch/$$arch ./boot/... || exit 1; \
+	done
