@@ -371,10 +371,12 @@ func (r *RingReader) Available() uint64 {
 var ringRegistry struct {
 	sync.Mutex
 	list atomic.Pointer[[]ringRange]
+	ids  uint64
 }
 
 type ringRange struct {
 	start, end uintptr // the data areas
+	id         uint64  // registration number: addresses are reused, ids not
 	rb         weak.Pointer[RingBuf]
 }
 
@@ -382,6 +384,8 @@ func registerRing(rb *RingBuf) {
 	start := uintptr(rb.data)
 	ringRegistry.Lock()
 	defer ringRegistry.Unlock()
+	ringRegistry.ids++
+	id := ringRegistry.ids
 	var list []ringRange
 	if old := ringRegistry.list.Load(); old != nil {
 		for _, r := range *old {
@@ -390,13 +394,15 @@ func registerRing(rb *RingBuf) {
 			}
 		}
 	}
-	list = append(list, ringRange{start: start, end: start + uintptr(2*rb.size), rb: weak.Make(rb)})
+	list = append(list, ringRange{start: start, end: start + uintptr(2*rb.size), id: id, rb: weak.Make(rb)})
 	sort.Slice(list, func(i, j int) bool { return list[i].start < list[j].start })
 	ringRegistry.list.Store(&list)
-	runtime.AddCleanup(rb, unregisterRing, start)
+	runtime.AddCleanup(rb, unregisterRing, id)
 }
 
-func unregisterRing(start uintptr) {
+// unregisterRing drops a collected ring buffer's entry (by id: a new ring
+// buffer may already live at the same address).
+func unregisterRing(id uint64) {
 	ringRegistry.Lock()
 	defer ringRegistry.Unlock()
 	old := ringRegistry.list.Load()
@@ -405,7 +411,7 @@ func unregisterRing(start uintptr) {
 	}
 	var list []ringRange
 	for _, r := range *old {
-		if r.start != start && r.rb.Value() != nil {
+		if r.id != id && r.rb.Value() != nil {
 			list = append(list, r)
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"hachi/syscall/linux"
@@ -316,5 +318,28 @@ func TestRingBufHeaderAtEnd(t *testing.T) {
 	got := ciliumRead(cons, prod, PageSize, false)
 	if len(got) != 1 || string(got[0]) != "wrapped!" {
 		t.Fatalf("cilium-style read %q", got)
+	}
+}
+
+// TestRingRegistryReuse: ring buffers come and go, their memory is reused
+// at the same addresses, and a collected one's cleanup (which runs later,
+// on its own) must not drop the entry of its successor.
+func TestRingRegistryReuse(t *testing.T) {
+	reused := 0
+	for i := 0; i < 50; i++ {
+		old := uintptr(newTestRing(t, PageSize).data)
+		runtime.GC() // the first ring buffer is garbage: its cleanup is queued
+		rb := newTestRing(t, PageSize)
+		if uintptr(rb.data) == old {
+			reused++
+		}
+		time.Sleep(time.Millisecond) // let the cleanup run
+		p := rb.Reserve(0, 8)
+		if !RingBufCommit(uintptr(p), 0, false) {
+			t.Fatalf("round %d: a live ring buffer's sample was refused", i)
+		}
+	}
+	if reused == 0 {
+		t.Log("no address was reused: the case did not occur")
 	}
 }
