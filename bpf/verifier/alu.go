@@ -71,7 +71,20 @@ func (e *env) checkALU(ins isa.Instruction, op isa.Op) error {
 		return e.pointerALU(ins, alu, is32, dst, &src)
 	}
 	signed := ins.Offset == 1 && (alu == isa.ALUDiv || alu == isa.ALUMod)
+	id, delta := dst.id, int64(dst.off)
 	*dst = scalarReg(scalarALU(alu, signed, dst.bounds, src.bounds, is32))
+	if id != 0 && delta == 0 && !is32 && (alu == isa.ALUAdd || alu == isa.ALUSub) && src.isConst() {
+		// r += const keeps the tie, remembering the difference, so that
+		// bounds learnt on one copy still narrow the others (Linux's
+		// BPF_ADD_CONST linked registers: once per register).
+		c := int64(src.constValue())
+		if alu == isa.ALUSub {
+			c = -c
+		}
+		if c == int64(int32(c)) && c != math.MinInt32 {
+			dst.id, dst.off = id, int32(c)
+		}
+	}
 	return nil
 }
 
@@ -226,7 +239,7 @@ func (e *env) saneOffset(r *reg, typ string) error {
 			return e.fail(linux.EACCES, "math between %s pointer and %d is not allowed", typ, v)
 		}
 	}
-	if r.off >= maxVarOff || r.off <= -maxVarOff {
+	if r.isPointer() && (r.off >= maxVarOff || r.off <= -maxVarOff) {
 		return e.fail(linux.EACCES, "%s pointer offset %d is not allowed", typ, r.off)
 	}
 	if r.smin == math.MinInt64 {

@@ -62,6 +62,24 @@ func (b *bounds) contains(c *bounds) bool {
 		b.varOff.contains(c.varOff)
 }
 
+// intersectWith narrows b to the values c allows too; false when no value
+// is left (then b is unchanged).
+func (b *bounds) intersectWith(c *bounds) bool {
+	r := bounds{varOff: b.varOff.intersect(c.varOff),
+		smin: max(b.smin, c.smin), smax: min(b.smax, c.smax), umin: max(b.umin, c.umin), umax: min(b.umax, c.umax),
+		s32min: max(b.s32min, c.s32min), s32max: min(b.s32max, c.s32max),
+		u32min: max(b.u32min, c.u32min), u32max: min(b.u32max, c.u32max)}
+	if (b.varOff.value^c.varOff.value)&^(b.varOff.mask|c.varOff.mask) != 0 {
+		return false
+	}
+	r.sync()
+	if r.empty() {
+		return false
+	}
+	*b = r
+	return true
+}
+
 // fromVarOff narrows the ranges to what the known bits allow
 // (__update_reg_bounds).
 func (b *bounds) fromVarOff() {

@@ -363,10 +363,20 @@ func syncLinked(st *state, r *reg) {
 	if r.id == 0 || r.typ != scalarValue {
 		return
 	}
-	b := r.bounds
 	forEachReg(st, func(x *reg) {
-		if x.typ == scalarValue && x.id == r.id {
-			x.bounds = b
+		if x == r || x.typ != scalarValue || x.id != r.id {
+			return
+		}
+		if x.off == r.off {
+			x.bounds = r.bounds
+			return
+		}
+		// x = r + (x.off - r.off), wrapping like the machine.
+		d := constBounds(uint64(int64(x.off) - int64(r.off)))
+		b := addBounds(&r.bounds, &d)
+		b.sync()
+		if nb := x.bounds; nb.intersectWith(&b) {
+			x.bounds = nb
 		}
 	})
 }

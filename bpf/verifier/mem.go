@@ -65,7 +65,7 @@ func truncate(v *reg, size int, signed bool) reg {
 	}
 	if !signed && v.umax < 1<<bitsN {
 		r := *v
-		r.id = 0
+		r.id, r.off = 0, 0
 		return r
 	}
 	return widthScalar(size, signed)

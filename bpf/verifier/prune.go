@@ -317,7 +317,8 @@ func regCovers(old, cur *reg, ids *idMap, mode compareMode) bool {
 	}
 	switch old.typ {
 	case scalarValue:
-		return old.bounds.contains(&cur.bounds) && ids.matchScalar(old.id, cur.id)
+		// A tie's difference is part of what the old path relied on.
+		return old.bounds.contains(&cur.bounds) && ids.matchScalar(old.id, cur.id) && (old.id == 0 || old.off == cur.off)
 	case ptrToMapValue, ptrToMapKey, ptrToMem:
 		return old.m == cur.m && old.off == cur.off && old.size == cur.size &&
 			old.bounds.contains(&cur.bounds) && ids.match(old.id, cur.id) && ids.match(old.refID, cur.refID)
@@ -423,7 +424,7 @@ func widen(cur, prev *state) {
 		return
 	}
 	forget := func(c, p *reg) {
-		if c.typ == scalarValue && p.typ == scalarValue && c.bounds != p.bounds {
+		if c.typ == scalarValue && p.typ == scalarValue && (c.bounds != p.bounds || c.off != p.off) {
 			*c = unknownScalar()
 		}
 	}

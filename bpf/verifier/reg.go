@@ -49,7 +49,8 @@ type reg struct {
 	frame uint8
 	// bounds is a scalar's value or a pointer's variable offset.
 	bounds
-	// off is a pointer's fixed offset.
+	// off is a pointer's fixed offset; for a tied scalar, what was added
+	// to the tie's common value (Linux 6.10's BPF_ADD_CONST delta).
 	off int32
 	// id ties copies of one value: scalars refined together, pointers
 	// null-checked together, packet pointers sharing a verified range.
