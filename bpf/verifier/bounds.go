@@ -41,9 +41,6 @@ func (b *bounds) isConst() bool { return b.varOff.isConst() }
 // constValue is the value of a constant.
 func (b *bounds) constValue() uint64 { return b.varOff.value }
 
-// is32Const reports whether the low 32 bits are known.
-func (b *bounds) is32Const() bool { return b.varOff.subreg().isConst() }
-
 // isUnknown reports whether nothing is known.
 func (b *bounds) isUnknown() bool { return *b == unknownBounds() }
 
@@ -188,18 +185,6 @@ func (b *bounds) sync() {
 	b.deduce32()
 	b.toVarOff()
 	b.fromVarOff()
-}
-
-// reset32 forgets the 32-bit ranges, before deriving them again.
-func (b *bounds) reset32() {
-	b.s32min, b.s32max = math.MinInt32, math.MaxInt32
-	b.u32min, b.u32max = 0, math.MaxUint32
-}
-
-// reset64 forgets the 64-bit ranges.
-func (b *bounds) reset64() {
-	b.smin, b.smax = math.MinInt64, math.MaxInt64
-	b.umin, b.umax = 0, math.MaxUint64
 }
 
 // zext32 is b's low 32 bits, zero-extended: the result of a 32-bit operation.

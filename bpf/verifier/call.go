@@ -71,7 +71,7 @@ func (e *env) checkHelperCall(ins isa.Instruction) (done bool, err error) {
 		e.subprogs[e.aux[e.insn].subprog].hasTailCall = true
 	}
 	if p.Callback != CallbackNone {
-		return e.callbackCall(ins, p, &meta)
+		return e.callbackCall(p, &meta)
 	}
 	if err := e.helperReturn(p, &meta); err != nil {
 		return false, err
@@ -480,7 +480,7 @@ func (e *env) checkMapCompat(id int32, p *HelperProto, m *Map) error {
 // splits into "the helper returns now" and "the helper calls the callback
 // once more", whose exit comes back to the call; the call is a loop head
 // where states reach a fixpoint (see prune.go).
-func (e *env) callbackCall(ins isa.Instruction, p *HelperProto, meta *callMeta) (bool, error) {
+func (e *env) callbackCall(p *HelperProto, meta *callMeta) (bool, error) {
 	call := e.insn
 	if meta.callback < 0 {
 		return false, e.fail(linux.EFAULT, "verifier internal error: callback of %s not found", p.Name)
@@ -538,7 +538,7 @@ func (e *env) callbackCall(ins isa.Instruction, p *HelperProto, meta *callMeta) 
 		e.st.loopIters = map[int]int{}
 	}
 	e.st.loopIters[call] = iter + 1
-	cb := &callbackFrame{retMin: 0, retMax: 1, callInsn: call, helper: ins.Imm}
+	cb := &callbackFrame{retMin: 0, retMax: 1, callInsn: call}
 	if err := e.pushFrame(k, call, args, cb); err != nil {
 		return false, err
 	}

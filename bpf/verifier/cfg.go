@@ -19,8 +19,6 @@ type subprog struct {
 	callees map[int]bool
 	// hasTailCall: calls bpf_tail_call.
 	hasTailCall bool
-	// hasLdAbs: uses LD_ABS or LD_IND.
-	hasLdAbs bool
 }
 
 // insnAux is what the verifier records about one instruction across paths
@@ -34,7 +32,6 @@ type insnAux struct {
 	// is still being explored (fixpoint) rather than tested for an
 	// infinite loop.
 	loopHead bool
-	seen     bool
 	subprog  int
 	// ptrType is the kind of pointer a memory instruction used (context
 	// accesses are rewritten, so one instruction may not use two kinds).

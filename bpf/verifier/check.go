@@ -147,7 +147,6 @@ func (e *env) step() (done bool, err error) {
 	}
 	i := e.insn
 	aux := &e.aux[i]
-	aux.seen = true
 	e.insnsSinceCheckpoint++
 	if aux.prunePoint {
 		pruned, err := e.visit()
@@ -288,6 +287,11 @@ func (e *env) pathDone() {
 func (e *env) checkStackDepths() error {
 	var walk func(k, depth, frames int, path []int) error
 	walk = func(k, depth, frames int, path []int) error {
+		if e.subprogs[k].hasTailCall && depth >= StackSize/2 {
+			// A tail call keeps the frames below it (the JITs' rule).
+			e.insn = e.subprogs[k].start
+			return e.fail(linux.EACCES, "tail_calls are not allowed when call stack of previous frames is %d bytes. Too large", depth)
+		}
 		d := depth + roundUp(max(e.subprogs[k].stackDepth, 1), 32)
 		if d > StackSize {
 			e.insn = e.subprogs[k].start

@@ -96,16 +96,12 @@ type ctxAccess struct {
 // ctxDesc is a program type's context: its size, its access rules and what
 // else the type allows (Linux's bpf_verifier_ops and may_access_skb).
 type ctxDesc struct {
-	name string
 	size int
 	// flat: memory of size bytes with no layout (ProgTypeMemory): any
 	// access within it, and pointer arithmetic, are allowed.
 	flat bool
 	// access decides a non-flat access of size bytes at off.
 	access func(off, size int, write bool) ctxAccess
-	// recordMax: the attach layer checks the largest offset read against
-	// the real context (tracepoints: prog->aux->max_ctx_offset).
-	recordMax bool
 	// ldAbs: LD_ABS and LD_IND are allowed (may_access_skb).
 	ldAbs bool
 	// packetWrite: direct packet writes are allowed (may_access_direct_pkt_data).
@@ -127,14 +123,14 @@ func contextOf(opts *Options) (*ctxDesc, bool) {
 	switch opts.ProgType {
 	case linux.BPF_PROG_TYPE_KPROBE:
 		n := int(ptRegsSize(opts.Arch))
-		return &ctxDesc{name: "pt_regs", size: n, access: readOnlyAligned(n)}, true
+		return &ctxDesc{size: n, access: readOnlyAligned(n)}, true
 	case linux.BPF_PROG_TYPE_TRACEPOINT:
 		n := perfMaxTraceSize
 		if opts.CtxSize != 0 {
 			n = int(min(opts.CtxSize, perfMaxTraceSize))
 		}
 		inner := readOnlyAligned(n)
-		return &ctxDesc{name: "tracepoint", size: n, recordMax: opts.CtxSize == 0,
+		return &ctxDesc{size: n,
 			access: func(off, size int, write bool) ctxAccess {
 				// The first word of the record is not the program's
 				// (tp_prog_is_valid_access: off < sizeof(void *)).
@@ -145,18 +141,18 @@ func contextOf(opts *Options) (*ctxDesc, bool) {
 			}}, true
 	case linux.BPF_PROG_TYPE_RAW_TRACEPOINT:
 		n := maxBPFFuncArgs * 8
-		return &ctxDesc{name: "bpf_raw_tracepoint_args", size: n, recordMax: true, access: readOnlyAligned(n)}, true
+		return &ctxDesc{size: n, access: readOnlyAligned(n)}, true
 	case linux.BPF_PROG_TYPE_PERF_EVENT:
 		regs := int(ptRegsSize(opts.Arch))
-		return &ctxDesc{name: "bpf_perf_event_data", size: regs + 16, access: perfEventAccess(regs)}, true
+		return &ctxDesc{size: regs + 16, access: perfEventAccess(regs)}, true
 	case linux.BPF_PROG_TYPE_SOCKET_FILTER:
-		return &ctxDesc{name: "__sk_buff", size: skbSize, ldAbs: true, access: socketFilterAccess}, true
+		return &ctxDesc{size: skbSize, ldAbs: true, access: socketFilterAccess}, true
 	case linux.BPF_PROG_TYPE_XDP:
 		devmap := opts.ExpectedAttachType == linux.BPF_XDP_DEVMAP
-		return &ctxDesc{name: "xdp_md", size: xdpMdSize, packetWrite: true,
+		return &ctxDesc{size: xdpMdSize, packetWrite: true,
 			access: func(off, size int, write bool) ctxAccess { return xdpAccess(off, size, write, devmap) }}, true
 	case ProgTypeMemory:
-		return &ctxDesc{name: "mem", size: int(opts.CtxSize), flat: true, lenInR2: true}, true
+		return &ctxDesc{size: int(opts.CtxSize), flat: true, lenInR2: true}, true
 	}
 	return nil, false
 }

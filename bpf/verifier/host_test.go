@@ -146,7 +146,7 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 		}
 	}
 	code := isa.Encode(prog)
-	starts, callbacks := subprogStarts(prog)
+	starts := subprogStarts(prog)
 	license := []byte("GPL\x00")
 	if !c.gpl {
 		license = []byte("Proprietary\x00")
@@ -155,7 +155,9 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 	attr := linux.BPFAttrProgLoad{ProgType: uint32(c.progType), InsnCnt: uint32(len(prog)),
 		Insns: uint64(uintptr(unsafe.Pointer(&code[0]))), License: uint64(uintptr(unsafe.Pointer(&license[0]))),
 		LogLevel: 1, LogSize: uint32(len(logBuf)), LogBuf: uint64(uintptr(unsafe.Pointer(&logBuf[0])))}
-	if callbacks {
+	if len(starts) > 1 {
+		// Linux wants BTF func_info for callbacks ("missing btf
+		// func_info") and tail calls in subprograms.
 		btf, infos, err := hostFuncBTF(starts)
 		if err != nil {
 			return 0, "", err
@@ -182,15 +184,13 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 	return e, text, nil
 }
 
-// subprogStarts lists the entries of the program's functions, and whether
-// any is a callback (a target of lddw func).
-func subprogStarts(prog []isa.Instruction) (starts []int, callbacks bool) {
+// subprogStarts lists the entries of the program's functions.
+func subprogStarts(prog []isa.Instruction) (starts []int) {
 	set := map[int]bool{0: true}
 	for i, ins := range prog {
 		lddw := ins.Opcode == isa.MemOpcode(isa.ClassLD, isa.ModeImm, isa.SizeDW)
 		call := ins.Opcode == isa.JumpOpcode(isa.ClassJMP, isa.JumpCall, isa.SourceImm) && ins.Src == isa.Register(isa.CallLocal)
 		if lddw && isa.PseudoSource(ins.Src) == isa.PseudoFunc {
-			callbacks = true
 			set[i+1+int(ins.Imm)] = true
 		}
 		if call {
@@ -201,7 +201,7 @@ func subprogStarts(prog []isa.Instruction) (starts []int, callbacks bool) {
 		starts = append(starts, s)
 	}
 	sort.Ints(starts)
-	return starts, callbacks
+	return starts
 }
 
 // hostAvailable reports whether this process may load programs.

@@ -50,8 +50,6 @@ type callbackFrame struct {
 	retMin, retMax int64 // allowed return values
 	// callInsn is the helper call that runs the callback; iterations resume there.
 	callInsn int
-	// helper is the helper id.
-	helper int32
 }
 
 // reference is a resource the program acquired and must release on every
