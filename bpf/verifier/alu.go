@@ -67,6 +67,9 @@ func (e *env) checkALU(ins isa.Instruction, op isa.Op) error {
 	if _, err := e.regWrite(ins.Dst); err != nil {
 		return err
 	}
+	if info.Form == isa.FormALUReg {
+		e.noteOperand(alu, is32, &src)
+	}
 	if dst.typ != scalarValue || src.typ != scalarValue {
 		return e.pointerALU(ins, alu, is32, dst, &src)
 	}
@@ -86,6 +89,23 @@ func (e *env) checkALU(ins isa.Instruction, op isa.Op) error {
 		}
 	}
 	return nil
+}
+
+// noteOperand records what a register operand of a division or shift may
+// be on this path, for Program.Facts.
+func (e *env) noteOperand(alu isa.ALUOp, is32 bool, src *reg) {
+	aux := &e.aux[e.insn]
+	v := viewOf(&src.bounds, is32)
+	switch alu {
+	case isa.ALUDiv, isa.ALUMod:
+		aux.divisorMayBeZero = aux.divisorMayBeZero || src.typ != scalarValue || v.umin == 0
+	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+		width := uint64(64)
+		if is32 {
+			width = 32
+		}
+		aux.shiftMayBeWide = aux.shiftMayBeWide || src.typ != scalarValue || v.umax >= width
+	}
 }
 
 // checkMov is mov, mov32 and the sign-extending movsx forms.

@@ -33,6 +33,12 @@ type insnAux struct {
 	// infinite loop.
 	loopHead bool
 	subprog  int
+	// reached: some path ran the instruction; divisorMayBeZero and
+	// shiftMayBeWide: on some path a register divisor could be 0, or a
+	// register shift amount reach the operation's width.
+	reached          bool
+	divisorMayBeZero bool
+	shiftMayBeWide   bool
 	// ptrType is the kind of pointer a memory instruction used (context
 	// accesses are rewritten, so one instruction may not use two kinds).
 	ptrType regType

@@ -147,6 +147,7 @@ func (e *env) step() (done bool, err error) {
 	}
 	i := e.insn
 	aux := &e.aux[i]
+	aux.reached = true
 	e.insnsSinceCheckpoint++
 	if aux.prunePoint {
 		pruned, err := e.visit()
@@ -377,6 +378,27 @@ func (e *env) finish() (*Program, error) {
 	}
 	p := &Program{prog: newVerifiedProgram(img), Insns: insns, MaxCtxOffset: e.maxCtxOff,
 		Maps: e.maps, Helpers: e.helpersUsed, Stats: e.stats}
+	p.Facts = make([]Fact, len(insns))
+	for i, a := range e.aux {
+		if !a.reached {
+			continue
+		}
+		p.Facts[i] = FactReached
+		info := e.ops[i].Info()
+		if info.Form != isa.FormALUReg {
+			continue
+		}
+		switch info.Opcode.ALUOp() {
+		case isa.ALUDiv, isa.ALUMod:
+			if !a.divisorMayBeZero {
+				p.Facts[i] |= FactDivisorNonZero
+			}
+		case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+			if !a.shiftMayBeWide {
+				p.Facts[i] |= FactShiftInRange
+			}
+		}
+	}
 	for _, sp := range e.subprogs {
 		p.Subprogs = append(p.Subprogs, sp.start)
 		p.StackDepth = append(p.StackDepth, sp.stackDepth)

@@ -209,3 +209,39 @@ func TestSameInsnDifferentPointers(t *testing.T) {
 		exit`), Options{ProgType: linux.BPF_PROG_TYPE_XDP})
 	expectErr(t, err, linux.EINVAL, "same insn cannot be used with different pointers")
 }
+
+// TestFacts: what the verifier proves for the interpreter or a JIT.
+func TestFacts(t *testing.T) {
+	p, err := Verify(mustAssemble(t, `
+		ldxb %r2, [%r1+0]
+		mov %r3, %r2
+		or %r3, 1
+		mov %r0, 100
+		div %r0, %r3
+		div %r0, %r2
+		and %r2, 31
+		lsh %r0, %r2
+		rsh32 %r0, %r2
+		ldxw %r4, [%r1+4]
+		arsh %r0, %r4
+		mov %r5, 1
+		jeq %r5, 1, +1
+		mov %r0, 0
+		exit`), socketFilter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]Fact{
+		4:  FactReached | FactDivisorNonZero, // r3 has bit 0 set
+		5:  FactReached,                      // r2 may be 0
+		7:  FactReached | FactShiftInRange,   // r2 < 32 < 64
+		8:  FactReached | FactShiftInRange,   // r2 < 32
+		10: FactReached,                      // r4 may be 63+
+		13: 0,                                // never falls through
+	}
+	for i, f := range want {
+		if p.Facts[i] != f {
+			t.Errorf("insn %d: facts %#x, want %#x", i, p.Facts[i], f)
+		}
+	}
+}

@@ -125,6 +125,23 @@ type Stats struct {
 	Duration         time.Duration
 }
 
+// Fact is what the verifier proved about one instruction on every path, for
+// the interpreter or a JIT to drop checks.
+type Fact uint8
+
+// The facts.
+const (
+	// FactReached: some path runs the instruction; one never reached is
+	// dead code (Linux's sanitize_dead_code replaces it).
+	FactReached Fact = 1 << iota
+	// FactDivisorNonZero: a division or modulo by a register never
+	// divides by zero, so the zero test can go.
+	FactDivisorNonZero
+	// FactShiftInRange: a shift by a register always shifts by less than
+	// the operation's width, so the amount need not be masked.
+	FactShiftInRange
+)
+
 // Program is a verified program: the only input of the interpreter's fast
 // mode, together with what the verifier learned about it.
 type Program struct {
@@ -144,6 +161,8 @@ type Program struct {
 	Maps []*Map
 	// Helpers are the ids of the helpers the program calls.
 	Helpers []int32
+	// Facts are what holds of each instruction on every path.
+	Facts []Fact
 	// Stats are the verification figures.
 	Stats Stats
 }
