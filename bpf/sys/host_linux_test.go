@@ -353,11 +353,7 @@ func testRunCases() []trCase {
 // knownTestRunDiffs are the cases where Hachi and the host disagree
 // because of another package, with the reason; the test fails when one of
 // them starts to agree, so the list stays true.
-var knownTestRunDiffs = map[string]string{
-	"xdp rxq": "bpf/verifier leaves xdp_md.ingress_ifindex/rx_queue_index reads unrewritten " +
-		"(finish() skips kernelSize == isa.SizeW, which is 0), so they read other XDPBuff words",
-	"xdp rxq, ingress lo": "same verifier rewrite bug as \"xdp rxq\"",
-}
+var knownTestRunDiffs = map[string]string{}
 
 // TestTestRunMatchesHost runs every test-run case on Hachi and on the host
 // kernel and compares errno, return value, data and context out.
@@ -387,7 +383,6 @@ func TestTestRunMatchesHost(t *testing.T) {
 			_, err := sysCall(p, linux.BPF_PROG_TEST_RUN, a)
 			return err
 		})
-		t.Logf("%s: %v", c.name, host)
 		switch same := host.String() == hachi.String(); {
 		case !same && !known:
 			t.Errorf("%s:\n host  %v\n hachi %v", c.name, host, hachi)
