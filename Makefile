@@ -55,7 +55,7 @@ kernel:
 	@test -n "$(KERNEL_PKG_$(ARCH))" || { echo "ARCH must be amd64 or riscv64"; exit 1; }
 	@goroot=$$(./toolchain/build.sh --check) && mkdir -p build && \
 	GOOS=tamago GOARCH=$(ARCH) GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go build \
-		-ldflags '$(KERNEL_LDFLAGS_$(ARCH)) -X hachi/boot/selfcheck.Version=$(VERSION)' \
+		-ldflags '$(KERNEL_LDFLAGS_$(ARCH)) -X hachi/kernel.Version=$(VERSION)' \
 		-o build/hachi-$(ARCH).elf $(KERNEL_PKG_$(ARCH))
 
 qemu: kernel

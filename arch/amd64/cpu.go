@@ -1,7 +1,3 @@
-// Copyright 2025 The Hachi Authors. All rights reserved.
-// Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
-
 //go:build tamago && amd64
 
 package amd64

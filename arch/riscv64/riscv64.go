@@ -1,7 +1,3 @@
-// Copyright 2025 The Hachi Authors. All rights reserved.
-// Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
-
 //go:build tamago && riscv64
 
 // Package riscv64 brings up Hachi on RISC-V 64 under QEMU sifive_u (machine
@@ -70,4 +66,9 @@ func NumCPU() int {
 //go:nosplit
 func CPUID() int {
 	return 0
+}
+
+// HartID returns the hart id (mhartid) of the hart running the caller.
+func HartID() int {
+	return int(hartID())
 }

@@ -1,11 +1,6 @@
-// Copyright 2025 The Hachi Authors. All rights reserved.
-// Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
-
 //go:build tamago && amd64
 
-// Command microvm is the Hachi kernel for QEMU microvm (x86-64): it prints
-// the banner, checks the machine and powers off.
+// Command microvm is the Hachi kernel for QEMU microvm (x86-64).
 package main
 
 import (
@@ -13,17 +8,21 @@ import (
 	"runtime"
 
 	"hachi/arch/amd64"
-	"hachi/boot/selfcheck"
+	"hachi/kernel"
+	"hachi/kernel/shell"
 )
 
 func main() {
-	selfcheck.Run(selfcheck.Machine{
-		Arch:     "amd64",
-		NumCPU:   amd64.NumCPU,
-		CPUID:    amd64.CPUID,
-		Poweroff: amd64.Poweroff,
-		Exit:     amd64.Exit,
-		RAM:      runtime.MemRegion,
+	kernel.Main(kernel.Board{
+		Machine:         "x86_64",
+		NumCPU:          amd64.NumCPU,
+		CPUID:           amd64.CPUID,
+		CPUs:            cpus,
+		RAM:             runtime.MemRegion,
+		ConsoleReadByte: amd64.ConsoleReadByte,
+		ConsoleWrite:    amd64.ConsoleWrite,
+		Poweroff:        amd64.Poweroff,
+		Exit:            amd64.Exit,
 		Info: func() []string {
 			return []string{
 				fmt.Sprintf("clock: TSC %.3f MHz, calibrated against the PIT", float64(amd64.TSCFrequency())/1e6),
@@ -31,4 +30,13 @@ func main() {
 			}
 		},
 	})
+}
+
+// cpus lists the CPUs; a CPU's index is its local APIC ID (arch/amd64.CPUID).
+func cpus() []shell.CPU {
+	list := make([]shell.CPU, amd64.NumCPU())
+	for i := range list {
+		list[i] = shell.CPU{ID: i, HardwareID: i, Model: runtime.CPU()}
+	}
+	return list
 }

@@ -1,27 +1,30 @@
-// Copyright 2025 The Hachi Authors. All rights reserved.
-// Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
-
 //go:build tamago && riscv64
 
-// Command sifive_u is the Hachi kernel for QEMU sifive_u (RISC-V 64): it
-// prints the banner, checks the machine and powers off.
+// Command sifive_u is the Hachi kernel for QEMU sifive_u (RISC-V 64): it runs
+// on hart 1, the first U54 core (hart 0 is the E51 monitor core, which cannot
+// run Go: it has no FPU and no MMU).
 package main
 
 import (
 	"runtime"
 
 	"hachi/arch/riscv64"
-	"hachi/boot/selfcheck"
+	"hachi/kernel"
+	"hachi/kernel/shell"
 )
 
 func main() {
-	selfcheck.Run(selfcheck.Machine{
-		Arch:     "riscv64",
-		NumCPU:   riscv64.NumCPU,
-		CPUID:    riscv64.CPUID,
-		Poweroff: riscv64.Poweroff,
-		Exit:     riscv64.Exit,
-		RAM:      runtime.MemRegion,
+	kernel.Main(kernel.Board{
+		Machine: "riscv64",
+		NumCPU:  riscv64.NumCPU,
+		CPUID:   riscv64.CPUID,
+		CPUs: func() []shell.CPU {
+			return []shell.CPU{{ID: 0, HardwareID: riscv64.HartID(), Model: "SiFive U54 (rv64gc)"}}
+		},
+		RAM:             runtime.MemRegion,
+		ConsoleReadByte: riscv64.ConsoleReadByte,
+		ConsoleWrite:    riscv64.ConsoleWrite,
+		Poweroff:        riscv64.Poweroff,
+		Exit:            riscv64.Exit,
 	})
 }

@@ -114,7 +114,7 @@ func (s *Shell) readLine() (string, error) {
 				}
 			}
 			if s.echo {
-				io.WriteString(s.out, "\r\n")
+				io.WriteString(s.out, "\n")
 			}
 			return string(line), nil
 		case '\b', 0x7f:

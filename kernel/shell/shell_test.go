@@ -71,7 +71,7 @@ func TestPoweroffStopsTheShell(t *testing.T) {
 
 func TestEcho(t *testing.T) {
 	got, _ := run(t, "unx\bame -s\n", true)
-	want := Prompt + "unx\b \bame -s\r\nHachi\n" + Prompt + "\n"
+	want := Prompt + "unx\b \bame -s\nHachi\n" + Prompt + "\n"
 	if got != want {
 		t.Errorf("echo: got %q, want %q", got, want)
 	}
