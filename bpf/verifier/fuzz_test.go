@@ -228,7 +228,7 @@ func (g *gen) ctxField() (isa.Size, int16) {
 // step emits one instruction or idiom.
 func (g *gen) step() {
 	b := g.byte()
-	switch b % 24 {
+	switch b % 26 {
 	case 0:
 		g.emit(mov(g.reg(), g.imm()))
 	case 1:
@@ -371,6 +371,23 @@ func (g *gen) step() {
 		g.emit(isa.Instruction{Opcode: isa.MemOpcode(isa.ClassLDX, isa.ModeMem, isa.SizeW), Dst: isa.R2, Src: isa.R1, Offset: 0})
 		g.emit(isa.Instruction{Opcode: isa.MemOpcode(isa.ClassLDX, isa.ModeMem, isa.SizeW), Dst: isa.R3, Src: isa.R1, Offset: 4})
 		g.emit(movReg(isa.R4, isa.R2), addImm(isa.R4, int32(g.byte()%40)))
+		g.jump(isa.JumpGT, isa.ClassJMP, isa.R4, isa.R3, true, 0, int(g.byte()%4))
+		g.emit(movReg(isa.Register(6+g.byte()%4), isa.R2))
+	case 23:
+		// A tied copy moved by a constant, compared, then the original
+		// used (Linux's linked registers).
+		a, c := g.reg(), g.reg()
+		g.emit(movReg(c, a), addImm(c, g.imm()))
+		op := fuzzJumps[int(g.byte())%len(fuzzJumps)]
+		g.jump(op, isa.ClassJMP, c, 0, false, g.imm(), int(g.byte()%4))
+		g.emit(isa.Instruction{Opcode: isa.ALUOpcode(isa.ClassALU64, isa.ALUAdd, isa.SourceReg), Dst: isa.Register(6 + g.byte()%4), Src: a})
+	case 24:
+		// A packet pointer moved by a bounded variable and checked again.
+		g.emit(isa.Instruction{Opcode: isa.MemOpcode(isa.ClassLDX, isa.ModeMem, isa.SizeW), Dst: isa.R2, Src: isa.R1, Offset: 0})
+		g.emit(isa.Instruction{Opcode: isa.MemOpcode(isa.ClassLDX, isa.ModeMem, isa.SizeW), Dst: isa.R3, Src: isa.R1, Offset: 4})
+		g.emit(isa.Instruction{Opcode: isa.ALUOpcode(isa.ClassALU64, isa.ALUAnd, isa.SourceImm), Dst: isa.R5, Imm: int32(g.byte() % 64)})
+		g.emit(isa.Instruction{Opcode: isa.ALUOpcode(isa.ClassALU64, isa.ALUAdd, isa.SourceReg), Dst: isa.R2, Src: isa.R5})
+		g.emit(movReg(isa.R4, isa.R2), addImm(isa.R4, int32(g.byte()%16)))
 		g.jump(isa.JumpGT, isa.ClassJMP, isa.R4, isa.R3, true, 0, int(g.byte()%4))
 		g.emit(movReg(isa.Register(6+g.byte()%4), isa.R2))
 	default:

@@ -10,15 +10,38 @@
 // and unsigned 64- and 32-bit ranges, bounds.go and tnum.go; pointers to the
 // context, stack, maps, packets and helper memory), checking each memory
 // access (mem.go), arithmetic (alu.go), branch (branch.go) and call
-// (call.go), and pruning paths whose state is covered by one already proven
-// safe (prune.go). The log (log.go) follows Linux's format.
+// (call.go, with helper prototypes from proto.go), and pruning paths whose
+// state is covered by one already proven safe (prune.go). Contexts are
+// described per program type in ctx.go, maps in maps.go. The log (log.go)
+// follows Linux's format.
 //
-// Loads are treated as privileged (CAP_BPF, CAP_PERFMON, like a root
-// loader): pointer comparisons and pointer values stored to maps or
-// returned are allowed, as is reading stack the program has not written
-// (Linux 6.18's allow_uninit_stack; Options.StrictStackReads refuses it as
-// Linux does for loaders without CAP_PERFMON). Spectre mitigations, which
-// Linux applies only to unprivileged loads, are not applied.
+// Choices, where Linux leaves room or Hachi differs:
+//
+//   - Loads are privileged (CAP_BPF and CAP_PERFMON, like a root loader):
+//     pointer comparisons, pointers stored in maps or returned are allowed,
+//     and so is reading stack the program has not written (Linux 6.18's
+//     allow_uninit_stack; Options.StrictStackReads refuses it, as Linux does
+//     without CAP_PERFMON). Spectre mitigations, which Linux applies only to
+//     unprivileged loads, are not applied.
+//   - Pruning uses Linux's liveness marks but not its precision tracking:
+//     scalars are compared by containment, which is sound and prunes a
+//     little less. A path is pruned only against a state whose every
+//     descendant finished; loops are unrolled as in Linux, and states that
+//     repeat exactly are an infinite loop.
+//   - Loops whose iterations a helper or the interpreter bounds (bpf_loop and
+//     bpf_for_each_map_elem callbacks, may_goto) are verified as loop bodies
+//     until their states reach a fixpoint; after a few iterations the scalars
+//     that keep changing are widened to unknown (Linux widens only the ones
+//     it has not marked precise, so Hachi accepts a few loops Linux refuses).
+//     A bpf_loop callback's index is bounded by nr_loops (Linux: unknown).
+//   - Programs carry no BTF: every subprogram is verified in the context of
+//     its callers (Linux verifies BTF-global functions on their own), kfuncs,
+//     arenas and BTF-typed pointers are refused, map values have no special
+//     fields (spin locks, timers, kptrs).
+//   - Contexts are the uapi structs verbatim (pt_regs of the target,
+//     bpf_perf_event_data, __sk_buff, tracepoint records), except XDP, whose
+//     xdp_md accesses are rewritten to XDPBuff as Linux rewrites them to
+//     struct xdp_buff.
 package verifier
 
 import (
