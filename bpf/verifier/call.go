@@ -593,7 +593,7 @@ func (e *env) checkExit() (done bool, err error) {
 	depth := len(e.st.frames) - 1
 	callee := e.st.cur()
 	if depth == 0 {
-		if err := e.checkLeaks(0, "BPF_EXIT instruction"); err != nil {
+		if err := e.checkLeaks(0); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -607,7 +607,7 @@ func (e *env) checkExit() (done bool, err error) {
 			return false, e.fail(linux.EACCES, "At callback return the register R0 has %s should have been in [%d, %d]",
 				scalarRangeString(&r0), cb.retMin, cb.retMax)
 		}
-		if err := e.checkLeaks(depth, "callback"); err != nil {
+		if err := e.checkLeaks(depth); err != nil {
 			return false, err
 		}
 		e.popFrame()
@@ -646,7 +646,7 @@ func (e *env) popFrame() {
 
 // checkLeaks refuses an exit that leaves references acquired in frames
 // from depth up unreleased (check_reference_leak).
-func (e *env) checkLeaks(depth int, where string) error {
+func (e *env) checkLeaks(depth int) error {
 	for _, r := range e.st.refs {
 		if r.frame >= depth {
 			return e.fail(linux.EINVAL, "Unreleased reference id=%d alloc_insn=%d", r.id, r.insn)
@@ -688,6 +688,23 @@ func (e *env) checkLdAbs(ins isa.Instruction, op isa.Op) error {
 	}
 	if op.Info().Form == isa.FormPacketInd {
 		if _, err := e.regRead(ins.Src); err != nil {
+			return err
+		}
+	}
+	if len(e.st.frames) > 1 {
+		// A load outside the packet returns 0 from the current function
+		// at once: in a subprogram or callback that is a return the
+		// caller sees, explored as a path of its own.
+		here, saved, savedWritten := e.insn, e.st.clone(), append([]liveSet(nil), e.written...)
+		if err := e.setReg(isa.R0, constScalar(0)); err != nil {
+			return err
+		}
+		if _, err := e.checkExit(); err != nil {
+			return err
+		}
+		st, written, target := e.st, e.written, e.insn
+		e.st, e.written, e.insn, e.prevInsn = saved, savedWritten, here, here
+		if err := e.pushWith(st, written, target); err != nil {
 			return err
 		}
 	}

@@ -240,11 +240,16 @@ func (e *env) pushPath(insn int) error { return e.pushState(e.st.clone(), insn) 
 // pushState saves st, a state of the current path (not shared with it), to
 // continue at insn later.
 func (e *env) pushState(st *state, insn int) error {
+	return e.pushWith(st, append([]liveSet(nil), e.written...), insn)
+}
+
+// pushWith is pushState with the liveness of st's frames since the last
+// checkpoint, when they are not the current state's.
+func (e *env) pushWith(st *state, written []liveSet, insn int) error {
 	if len(e.pending) >= MaxPendingPaths {
 		return e.fail(linux.E2BIG, "The sequence of %d jumps is too complex.", len(e.pending))
 	}
-	p := &pendingPath{st: st, insn: insn, prev: e.insn, parent: e.parent,
-		written: append([]liveSet(nil), e.written...), logPos: e.log.Len()}
+	p := &pendingPath{st: st, insn: insn, prev: e.insn, parent: e.parent, written: written, logPos: e.log.Len()}
 	if e.parent != nil {
 		e.parent.branches++
 	}
