@@ -3,7 +3,11 @@ package kernel
 import (
 	"bytes"
 	"io"
+	"sync"
 	"time"
+	"unsafe"
+
+	"hachi/kernel/trace"
 )
 
 // consoleReader turns a non-blocking console input into an io.Reader that
@@ -42,24 +46,78 @@ func (r *consoleReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// consoleWriter adapts the board's console output to an io.Writer. Like a
-// Linux tty with ONLCR, it turns each line feed into CR LF, so that a serial
-// terminal in raw mode starts each line at its left edge.
-type consoleWriter func([]byte)
+// consoleLineMax bounds the line console_line carries: a longer line is
+// fired in pieces of this size.
+const consoleLineMax = 1024
 
-var crlf = []byte("\r\n")
+// console is the kernel's console output: the board's writer, with Linux's
+// ONLCR (each line feed goes out as CR LF, so that a serial terminal in
+// raw mode starts each line at its left edge), and hachi:console_line
+// fired for every line written.
+type console struct {
+	k     *Kernel
+	write func([]byte)
+	mu    sync.Mutex
+	line  []byte
+}
+
+var (
+	crlf          = []byte("\r\n")
+	tpConsoleLine = mustTracepoint("hachi:console_line")
+)
+
+func newConsole(k *Kernel, write func([]byte)) *console {
+	return &console{k: k, write: write, line: make([]byte, 0, consoleLineMax)}
+}
+
+// Console is the console as task t writes to it: the lines t writes fire
+// hachi:console_line as t.
+func (k *Kernel) Console(t *Task) io.Writer { return consoleWriter{k.console, t} }
+
+type consoleWriter struct {
+	c *console
+	t *Task
+}
 
 func (w consoleWriter) Write(p []byte) (int, error) {
+	c := w.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	rest := p
 	for len(rest) > 0 {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
-			w(rest)
+			c.write(rest)
+			c.collect(w.t, rest)
 			break
 		}
-		w(rest[:i])
-		w(crlf)
+		c.write(rest[:i])
+		c.write(crlf)
+		c.collect(w.t, rest[:i])
+		c.flush(w.t)
 		rest = rest[i+1:]
 	}
 	return len(p), nil
+}
+
+// collect adds b to the line being written, firing full pieces.
+func (c *console) collect(t *Task, b []byte) {
+	for len(b) > 0 {
+		n := copy(c.line[len(c.line):consoleLineMax], b)
+		c.line = c.line[:len(c.line)+n]
+		b = b[n:]
+		if len(c.line) == consoleLineMax {
+			c.flush(t)
+		}
+	}
+}
+
+// flush fires console_line for the line collected so far and starts the
+// next; the line is read in place (the mutex keeps it still).
+func (c *console) flush(t *Task) {
+	if tpConsoleLine.Enabled() {
+		line := unsafe.String(unsafe.SliceData(c.line), len(c.line))
+		c.k.fire(t, func(ctx trace.Ctx) { trace.ConsoleLine(ctx, line) })
+	}
+	c.line = c.line[:0]
 }

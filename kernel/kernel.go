@@ -1,8 +1,14 @@
 // Package kernel owns what the Hachi kernel is once a board has brought the
-// machine up: the board description, the console and its shell, and the
-// checks the shell offers. It is portable: a board package (boot/<board>)
-// fills in a Board with its architecture's functions and calls Main, and host
-// tests drive Main with a fake board.
+// machine up: the board description, the kernel object (Kernel) that ties
+// the eBPF subsystem to the machine (the bpf() and perf_event_open()
+// systems, the tracepoints, the helpers' view of tasks, memory, stacks and
+// the trace pipe), kernel tasks and their system call entry, the virtual
+// files loaders read (/sys, /proc, tracefs, bpffs), and the console with
+// its shell.
+//
+// It is portable: a board package (boot/<board>) fills in a Board with its
+// architecture's functions and calls Main, and tests drive New and Main
+// with a fake board, on the host and inside the guest alike.
 package kernel
 
 import (
@@ -10,6 +16,7 @@ import (
 	"io"
 
 	"hachi/kernel/shell"
+	"hachi/perf"
 )
 
 // Version is the kernel release; the Makefile sets it from git with
@@ -20,14 +27,22 @@ var Version = "dev"
 type Board struct {
 	// Machine is the hardware name as uname -m prints it: "x86_64", "riscv64".
 	Machine string
-	// NumCPU returns how many CPUs run the kernel.
+	// NumCPU returns how many CPUs run the kernel: the possible and
+	// online CPUs are 0 to NumCPU()-1.
 	NumCPU func() int
-	// CPUID returns the number, 0 to NumCPU()-1, of the CPU running the caller.
+	// CPUID returns the number, 0 to NumCPU()-1, of the CPU running the
+	// caller (smp_processor_id). It must be safe in trap context.
 	CPUID func() int
 	// CPUs describes the online CPUs.
 	CPUs func() []shell.CPU
-	// RAM returns the physical memory given to the kernel.
+	// RAM returns the physical memory given to the kernel. All of it must
+	// be mapped and readable at its own address (identity mapping, or no
+	// translation): kernel memory reads are checked against it.
 	RAM func() (start, end uint)
+	// Text returns the kernel image's code, inside RAM: kernel memory
+	// writes into it fail with EFAULT. Nil when unknown (no write is then
+	// refused for being in the code).
+	Text func() (start, end uint)
 	// ConsoleReadByte returns the next byte the console received, without
 	// blocking; false when none is waiting.
 	ConsoleReadByte func() (byte, bool)
@@ -40,16 +55,44 @@ type Board struct {
 	Exit func(code int32)
 	// Info returns lines the banner adds about the machine (clock source...).
 	Info func() []string
+
+	// Timer is the per-CPU sampling timer behind perf's CPU clock events;
+	// nil when the architecture has none yet (CPU clock events then
+	// count, but never sample).
+	Timer *Timer
+	// Kprober places kprobes with the architecture's breakpoints; nil
+	// when there is none yet (no kprobe PMU, as a Linux built without
+	// CONFIG_KPROBE_EVENTS).
+	Kprober perf.Kprober
 }
 
-// Main prints the banner and runs the console shell; it does not return.
-// When the console's input ends the machine powers off.
+// Timer is a one-shot timer on each CPU that interrupts that CPU and hands
+// the interrupted registers to the kernel, as Linux's per-CPU hrtimers do
+// for perf_swevent_hrtimer.
+type Timer struct {
+	// Arm asks for one interrupt on cpu at or after deadline (nanoseconds
+	// of the kernel's monotonic clock, the clock of Kernel.Nanotime),
+	// replacing any earlier request for that CPU; deadline 0 cancels it.
+	// It is called from any CPU, and from the handler itself.
+	Arm func(cpu int, deadline uint64)
+	// SetHandler installs the function the timer interrupt calls, on the
+	// interrupted CPU, in interrupt context, with the interrupted
+	// registers (Frame pointing to the architecture's pt_regs). It is
+	// called once, before the first Arm.
+	SetHandler func(h func(cpu int, regs *perf.Regs))
+}
+
+// Main makes the kernel, prints the banner and runs the console shell as
+// the kernel task "sh"; it does not return. When the console's input ends
+// the machine powers off.
 func Main(b Board) {
-	out := consoleWriter(b.ConsoleWrite)
+	k := New(b)
+	sh := k.NewTask("sh")
+	out := k.Console(sh)
 	banner(out, b)
-	sh := shell.New(newConsoleReader(b.ConsoleReadByte), out, true)
-	sh.Register(commands(b)...)
-	if err := sh.Run(); err != nil {
+	s := shell.New(newConsoleReader(b.ConsoleReadByte), out, true)
+	s.Register(k.Commands(sh)...)
+	if err := s.Run(); err != nil {
 		fmt.Fprintf(out, "shell: %v\n", err)
 		b.Exit(1)
 	}
@@ -66,35 +109,4 @@ func banner(out io.Writer, b Board) {
 			fmt.Fprintln(out, l)
 		}
 	}
-}
-
-// commands returns the shell commands of the kernel.
-func commands(b Board) []shell.Command {
-	cmds := shell.SystemCommands(shell.System{
-		Version: Version,
-		Machine: b.Machine,
-		CPUs:    b.CPUs,
-		RAM: func() (uint64, uint64) {
-			start, end := b.RAM()
-			return uint64(start), uint64(end - start)
-		},
-		Poweroff: b.Poweroff,
-	})
-	return append(cmds,
-		shell.Command{
-			Name: "selfcheck", Help: "check that every CPU runs goroutines, that sleeping and the GC work",
-			Run: func(out io.Writer, _ []string) error { return selfcheck(out, b) },
-		},
-		shell.Command{
-			Name: "clock", Help: "print the kernel's monotonic clock in nanoseconds",
-			Run: func(out io.Writer, _ []string) error {
-				fmt.Fprintf(out, "clock: %d\n", monotonicNow())
-				return nil
-			},
-		},
-		shell.Command{
-			Name: "crash", Help: "panic the kernel (tests the panic path)",
-			Run: func(io.Writer, []string) error { panic("crash command") },
-		},
-	)
 }

@@ -10,12 +10,6 @@ import (
 	"time"
 )
 
-// bootTime is when the kernel package was initialised; clock prints the
-// monotonic time since then.
-var bootTime = time.Now()
-
-func monotonicNow() int64 { return time.Since(bootTime).Nanoseconds() }
-
 // selfcheck runs the machine checks and prints one line each.
 func selfcheck(out io.Writer, b Board) error {
 	failed := false

@@ -19,6 +19,7 @@ func main() {
 		CPUID:           amd64.CPUID,
 		CPUs:            cpus,
 		RAM:             runtime.MemRegion,
+		Text:            runtime.TextRegion,
 		ConsoleReadByte: amd64.ConsoleReadByte,
 		ConsoleWrite:    amd64.ConsoleWrite,
 		Poweroff:        amd64.Poweroff,

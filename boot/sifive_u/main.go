@@ -22,6 +22,7 @@ func main() {
 			return []shell.CPU{{ID: 0, HardwareID: riscv64.HartID(), Model: "SiFive U54 (rv64gc)"}}
 		},
 		RAM:             runtime.MemRegion,
+		Text:            runtime.TextRegion,
 		ConsoleReadByte: riscv64.ConsoleReadByte,
 		ConsoleWrite:    riscv64.ConsoleWrite,
 		Poweroff:        riscv64.Poweroff,
