@@ -225,12 +225,15 @@ func pmuDir(k *Kernel) *node {
 // bpffsNode is the bpffs directory at p: its entries are the bpffs's
 // directories and pinned objects. A pinned object cannot be opened as a
 // file (EIO, like bpffs_obj_open): loaders reach it with BPF_OBJ_GET.
+// Directories are read as p/. so that the mount point itself resolves
+// inside the bpffs (sys.FS.ReadDir(MountPoint) answers for the directory
+// the bpffs is mounted on, outside it).
 func bpffsNode(fs *sys.FS, p string) *node {
 	return &node{
-		list: func() ([]string, error) { return fs.ReadDir(p) },
+		list: func() ([]string, error) { return fs.ReadDir(p + "/.") },
 		lookup: func(name string) (*node, error) {
 			child := p + "/" + name
-			_, err := fs.ReadDir(child)
+			_, err := fs.ReadDir(child + "/.")
 			switch err {
 			case nil:
 				return bpffsNode(fs, child), nil
