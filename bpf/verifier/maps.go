@@ -13,12 +13,12 @@ import (
 // attributes as BPF_MAP_CREATE set them, and the run-time objects the
 // interpreter needs. The loader fills one per map.
 type Map struct {
-	Name       string
-	Type       linux.BPFMapType
-	KeySize    uint32
-	ValueSize  uint32
-	MaxEntries uint32
-	Flags      uint32 // map_flags: BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, ...
+	Name       string           // map_name, for the log
+	Type       linux.BPFMapType // map_type
+	KeySize    uint32           // key_size: bytes a key argument must hold
+	ValueSize  uint32           // value_size: bounds of value accesses
+	MaxEntries uint32           // max_entries: bounds bpf_for_each_map_elem's iterations
+	Flags      uint32           // map_flags: BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, ...
 	// Inner is the template inner map of an array or hash of maps: what a
 	// lookup in it returns.
 	Inner *Map

@@ -66,12 +66,16 @@ const (
 
 // HelperProto is a helper's prototype (struct bpf_func_proto).
 type HelperProto struct {
-	Name    string
+	// Name is the helper's name without "bpf_", for messages.
+	Name string
+	// GPLOnly: only GPL-compatible programs may call it (gpl_only).
 	GPLOnly bool
-	Ret     RetType
+	// Ret is what it leaves in r0.
+	Ret RetType
 	// RetSize is the size of RetPtrToMemOrNull memory.
 	RetSize uint32
-	Args    [5]ArgType
+	// Args are the types of r1-r5 (ArgDontCare past the last).
+	Args [5]ArgType
 	// ArgSize is the size of ArgFixedSize arguments, by argument.
 	ArgSize [5]uint32
 	// Callback is set for helpers that call a program function.
