@@ -36,9 +36,6 @@ func (t *Task) Comm() string {
 	return string(t.comm[:n])
 }
 
-// Files is the task's descriptor table.
-func (t *Task) Files() *syscall.FDTable { return t.sys.Files }
-
 func (k *Kernel) newTask(pid int32, comm string) *Task {
 	t := &Task{k: k, pid: pid}
 	copy(t.comm[:taskCommLen-1], comm) // cut as set_task_comm does

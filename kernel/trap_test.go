@@ -210,3 +210,26 @@ func TestTrapPrograms(t *testing.T) {
 		t.Error("closing the kprobe event left the probe placed")
 	}
 }
+
+// Without a board timer, CPU clock events still count: the count comes
+// from the clock when read.
+func TestCPUClockCountsWithoutTimer(t *testing.T) {
+	k, c := newTestKernel(t, "riscv64")
+	a := AllocValue[linux.PerfEventAttr]()
+	*a = linux.PerfEventAttr{Type: linux.PERF_TYPE_SOFTWARE, Size: uint32(unsafe.Sizeof(*a)),
+		Config: linux.PERF_COUNT_SW_CPU_CLOCK}
+	fd := mustOK[uint64](t, "perf_event_open")(c.call("perf_event_open",
+		uint64(uintptr(unsafe.Pointer(a))), ^uint64(0), 0, ^uint64(0), 0))
+	runtime.KeepAlive(a)
+	defer c.call("close", fd)
+	start := k.Nanotime()
+	time.Sleep(5 * time.Millisecond)
+	buf := Alloc(8)
+	if n, err := c.call("read", fd, addrOf(buf), 8); n != 8 || err != nil {
+		t.Fatalf("read = %d, %v", n, err)
+	}
+	count := *(*uint64)(unsafe.Pointer(&buf[0]))
+	if elapsed := k.Nanotime() - start; count < 5_000_000 || count > elapsed+1_000_000 {
+		t.Errorf("CPU clock counted %d ns over a 5 ms sleep (%d ns elapsed)", count, elapsed)
+	}
+}
