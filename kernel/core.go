@@ -57,14 +57,19 @@ type cpuState struct {
 	_      [64]byte // keeps CPUs' words on separate cache lines
 }
 
-// bootTime is when the kernel package was initialised: the kernel's
-// clocks count from it.
+// bootTime is when the kernel package was initialised: without the
+// board's clock, the kernel's clock counts from it.
 var bootTime = time.Now()
 
-// monotonicNow is CLOCK_MONOTONIC in nanoseconds since boot. It reads the
-// runtime's clock (the TSC on x86_64, the CLINT's mtime on riscv64), which
-// allocates nothing and takes no lock: safe in trap context.
-func monotonicNow() int64 { return time.Since(bootTime).Nanoseconds() }
+// now is CLOCK_MONOTONIC in nanoseconds since boot: the board's clock, or
+// the Go runtime's monotonic clock since bootTime. Neither allocates nor
+// takes a lock: it is safe in trap context.
+func (k *Kernel) now() int64 {
+	if k.board.Nanotime != nil {
+		return k.board.Nanotime()
+	}
+	return time.Since(bootTime).Nanoseconds()
+}
 
 // New makes the kernel for board b: the bpf() and perf systems, the
 // tracepoint buffers, the helpers and the file tree, with one idle task
@@ -118,7 +123,7 @@ func (k *Kernel) BPF() *sys.System { return k.bpf }
 func (k *Kernel) Perf() *perf.System { return k.perf }
 
 // Nanotime is the kernel's monotonic clock: nanoseconds since boot.
-func (k *Kernel) Nanotime() uint64 { return uint64(monotonicNow()) }
+func (k *Kernel) Nanotime() uint64 { return uint64(k.now()) }
 
 // cpu is the state of the CPU the caller runs on, or of cpu n when it is
 // out of range for a caller that passes one (a board bug): CPU 0.
@@ -148,8 +153,8 @@ func (e bpfEnv) ChargeMemory(n uint64) error {
 	return nil
 }
 func (e bpfEnv) CurrentCPU() int       { return e.k.currentCPU() }
-func (e bpfEnv) Nanotime() int64       { return monotonicNow() }
-func (e bpfEnv) BootTime() uint64      { return uint64(monotonicNow()) }
+func (e bpfEnv) Nanotime() int64       { return e.k.now() }
+func (e bpfEnv) BootTime() uint64      { return uint64(e.k.now()) }
 func (e bpfEnv) Arch() verifier.Arch   { return e.k.arch }
 func (e bpfEnv) Helpers() *helpers.Set { return e.k.helpers }
 
@@ -164,7 +169,7 @@ var _ perf.Host = perfHost{}
 
 func (h perfHost) PossibleCPUs() int            { return h.k.ncpu }
 func (h perfHost) CPUOnline(cpu int) bool       { return cpu >= 0 && cpu < h.k.ncpu }
-func (h perfHost) Now() uint64                  { return uint64(monotonicNow()) }
+func (h perfHost) Now() uint64                  { return uint64(h.k.now()) }
 func (h perfHost) Arm(cpu int, deadline uint64) { h.k.armTimer(cpu, deadline) }
 
 // FindTask resolves perf_event_open's pid: 0 is the caller, any other

@@ -290,8 +290,9 @@ func (k *Kernel) IsDir(p string) bool {
 // tree. Paths are absolute, or relative to "/" with AT_FDCWD (kernel tasks
 // have no working directory of their own); a relative path from another
 // descriptor is ENOTDIR (EBADF for a closed one), as descriptors of
-// directories are not kept by path. Every file is read-only: write access,
-// O_CREAT and O_TRUNC are EACCES. O_DIRECTORY on a file is ENOTDIR.
+// directories are not kept by path. The errors come in do_open's order:
+// O_DIRECTORY on a file is ENOTDIR; write access (or O_CREAT, O_TRUNC) is
+// EISDIR on a directory, EACCES on a file, as every file is read-only.
 // O_NONBLOCK makes reads of an empty trace_pipe EAGAIN, O_CLOEXEC is
 // recorded.
 func sysOpenat(k *Kernel, t *Task, a syscall.Args) (uintptr, error) {
@@ -315,16 +316,17 @@ func sysOpenat(k *Kernel, t *Task, a syscall.Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if flags&O_ACCMODE != O_RDONLY || flags&(O_CREAT|O_TRUNC) != 0 {
+	write := flags&O_ACCMODE != O_RDONLY || flags&(O_CREAT|O_TRUNC) != 0
+	switch {
+	case flags&O_DIRECTORY != 0 && !n.isDir():
+		return 0, linux.ENOTDIR
+	case n.isDir() && write:
+		return 0, linux.EISDIR
+	case write:
 		return 0, linux.EACCES
 	}
-	var obj syscall.FileObject
-	switch {
-	case n.isDir():
-		obj = dirFile{}
-	case flags&O_DIRECTORY != 0:
-		return 0, linux.ENOTDIR
-	default:
+	var obj syscall.FileObject = dirFile{}
+	if !n.isDir() {
 		if obj, err = n.open(flags); err != nil {
 			return 0, err
 		}

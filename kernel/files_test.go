@@ -67,6 +67,8 @@ func TestVirtualFiles(t *testing.T) {
 		{"/proc/version", O_RDWR, linux.EACCES},
 		{"/proc/version", O_RDONLY | O_TRUNC, linux.EACCES},
 		{"", O_RDONLY, linux.ENOENT},
+		{"/proc/version", O_WRONLY | O_DIRECTORY, linux.ENOTDIR},
+		{"/sys/kernel/tracing", O_WRONLY, linux.EISDIR},
 	}
 	for _, tt := range errs {
 		p := str(tt.path)

@@ -25,16 +25,16 @@ var _ helpers.Kernel = helperKernel{}
 const tickNS = 4_000_000
 
 // MonotonicNS implements helpers.Clock.
-func (h helperKernel) MonotonicNS() uint64 { return uint64(monotonicNow()) }
+func (h helperKernel) MonotonicNS() uint64 { return uint64(h.k.now()) }
 
 // BootNS implements helpers.Clock: the kernel never suspends, so boot
 // time is the monotonic time.
-func (h helperKernel) BootNS() uint64 { return uint64(monotonicNow()) }
+func (h helperKernel) BootNS() uint64 { return uint64(h.k.now()) }
 
 // CoarseNS implements helpers.Clock: the monotonic time at the last tick,
 // as ktime_get_coarse_ns reads it.
 func (h helperKernel) CoarseNS() uint64 {
-	now := uint64(monotonicNow())
+	now := uint64(h.k.now())
 	return now - now%tickNS
 }
 
@@ -74,7 +74,7 @@ func (h helperKernel) TracePrintk(cpu uint32, msg []byte) {
 	if c.hardirq.Load() > 0 {
 		flags |= latHardIRQ
 	}
-	h.k.pipe.write(int(cpu), c.current.Load(), flags, uint64(monotonicNow()), msg)
+	h.k.pipe.write(int(cpu), c.current.Load(), flags, uint64(h.k.now()), msg)
 }
 
 // maxWalk bounds the frames StackTrace walks looking for a marker: the
@@ -197,7 +197,7 @@ func (k *Kernel) timerInterrupt(cpu int, regs *perf.Regs) {
 	c := k.cpu(cpu)
 	c.traps.Add(1)
 	c.hardirq.Add(1)
-	k.perf.TimerExpired(cpu, uint64(monotonicNow()), regs)
+	k.perf.TimerExpired(cpu, uint64(k.now()), regs)
 	c.hardirq.Add(-1)
 	c.traps.Add(-1)
 }

@@ -55,6 +55,11 @@ type Board struct {
 	Exit func(code int32)
 	// Info returns lines the banner adds about the machine (clock source...).
 	Info func() []string
+	// Nanotime is the machine's monotonic clock in nanoseconds since boot
+	// (the Go runtime's own clock), safe in trap context: the kernel's
+	// clock, which trace_pipe timestamps and Timer deadlines use. Nil: the
+	// Go runtime's monotonic clock counted from the kernel's start.
+	Nanotime func() int64
 
 	// Timer is the per-CPU sampling timer behind perf's CPU clock events;
 	// nil when the architecture has none yet (CPU clock events then
@@ -68,10 +73,11 @@ type Board struct {
 
 // Timer is a one-shot timer on each CPU that interrupts that CPU and hands
 // the interrupted registers to the kernel, as Linux's per-CPU hrtimers do
-// for perf_swevent_hrtimer.
+// for perf_swevent_hrtimer. A board with a Timer gives its clock as
+// Board.Nanotime.
 type Timer struct {
-	// Arm asks for one interrupt on cpu at or after deadline (nanoseconds
-	// of the kernel's monotonic clock, the clock of Kernel.Nanotime),
+	// Arm asks for one interrupt on cpu at or after deadline (in
+	// Board.Nanotime's clock),
 	// replacing any earlier request for that CPU; deadline 0 cancels it.
 	// It is called from any CPU, and from the handler itself.
 	Arm func(cpu int, deadline uint64)

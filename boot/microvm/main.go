@@ -20,6 +20,7 @@ func main() {
 		CPUs:            cpus,
 		RAM:             runtime.MemRegion,
 		Text:            runtime.TextRegion,
+		Nanotime:        amd64.Nanotime,
 		ConsoleReadByte: amd64.ConsoleReadByte,
 		ConsoleWrite:    amd64.ConsoleWrite,
 		Poweroff:        amd64.Poweroff,

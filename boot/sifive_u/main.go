@@ -23,6 +23,7 @@ func main() {
 		},
 		RAM:             runtime.MemRegion,
 		Text:            runtime.TextRegion,
+		Nanotime:        riscv64.Nanotime,
 		ConsoleReadByte: riscv64.ConsoleReadByte,
 		ConsoleWrite:    riscv64.ConsoleWrite,
 		Poweroff:        riscv64.Poweroff,
