@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"path"
 	"runtime"
 	"sort"
@@ -17,7 +18,7 @@ import (
 // people at the console read, like Linux's procfs, sysfs, tracefs and
 // bpffs, by the same paths:
 //
-//	/proc/version
+//	/proc/version, /proc/kallsyms (when the board has a symbol table)
 //	/sys/devices/system/cpu/{possible,online}
 //	/sys/bus/event_source/devices/<pmu>/type, kprobe/format/retprobe (perf)
 //	/sys/kernel/tracing/available_events, trace_pipe,
@@ -138,12 +139,20 @@ func newFileTree(k *Kernel) *fileTree {
 			})
 		}),
 	})
-	return &fileTree{root: dir(map[string]*node{
-		"proc": dir(map[string]*node{
-			"version": text(func() string {
-				return "Hachi version " + Version + " (hachi@hachi) (" + runtime.Version() + ") #1 SMP " + k.board.Machine + "\n"
-			}),
+	proc := map[string]*node{
+		"version": text(func() string {
+			return "Hachi version " + Version + " (hachi@hachi) (" + runtime.Version() + ") #1 SMP " + k.board.Machine + "\n"
 		}),
+	}
+	if k.board.Kallsyms != nil {
+		proc["kallsyms"] = file(func() ([]byte, error) {
+			var b bytes.Buffer
+			err := k.board.Kallsyms(&b)
+			return b.Bytes(), err
+		})
+	}
+	return &fileTree{root: dir(map[string]*node{
+		"proc": dir(proc),
 		"sys": dir(map[string]*node{
 			"devices": dir(map[string]*node{"system": dir(map[string]*node{"cpu": dir(map[string]*node{
 				"possible": cpus, "online": cpus,

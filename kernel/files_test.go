@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strconv"
@@ -148,5 +150,44 @@ func TestNoKprobePMU(t *testing.T) {
 	}
 	if got, _ := c.readFile("/proc/version"); !strings.HasSuffix(string(got), " riscv64\n") {
 		t.Errorf("/proc/version %q", got)
+	}
+}
+
+// With the board's symbol table, printk's %pS names kernel addresses and
+// /proc/kallsyms lists the table.
+func TestSymbols(t *testing.T) {
+	b := newFakeBoard("").board()
+	b.Symbol = func(addr uint64) (string, uint64, uint64, bool) {
+		if addr >= 0xffff_1000 && addr < 0xffff_1040 {
+			return "hachi_probed", addr - 0xffff_1000, 0x40, true
+		}
+		return "", 0, 0, false
+	}
+	b.Kallsyms = func(w io.Writer) error {
+		_, err := io.WriteString(w, "00000000ffff1000 T hachi_probed\n")
+		return err
+	}
+	k := New(b)
+	c := caller{k, k.NewTask("symbols")}
+	defer c.t.Exit()
+	if got, err := c.readFile("/proc/kallsyms"); err != nil || string(got) != "00000000ffff1000 T hachi_probed\n" {
+		t.Errorf("/proc/kallsyms: %q, %v", got, err)
+	}
+	prog := mustOK[int](t, "BPF_PROG_LOAD")(c.progLoad(linux.BPF_PROG_TYPE_RAW_TRACEPOINT, "sym", fmt.Sprintf(`
+	lddw %%r1, %#x
+	stxdw [%%r10-8], %%r1
+	mov %%r1, %%r10
+	add %%r1, -8
+	mov %%r2, 8
+	lddw %%r3, 0xffff1010
+	lddw %%r4, 0xffff2000
+	call 6
+	mov %%r0, 0
+	exit`, word("%pS %pS", 0))))
+	defer c.call("close", uint64(prog))
+	mustOK[uint32](t, "BPF_PROG_TEST_RUN")(c.testRunRawTP(prog, [2]uint64{}))
+	out := string(mustOK[[]byte](t, "trace_pipe")(c.readFile("/sys/kernel/tracing/trace_pipe")))
+	if !strings.HasSuffix(out, ": bpf_trace_printk: hachi_probed+0x10/0x40 0xffff2000\n") {
+		t.Errorf("trace_pipe: %q", out)
 	}
 }

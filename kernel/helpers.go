@@ -125,11 +125,15 @@ func (h helperKernel) FuncIP(cpu uint32, _ vm.Region) uint64 {
 	return h.k.cpu(int(cpu)).funcIP.Load()
 }
 
-// Symbol implements helpers.Unwinder. The kernel has no symbol table it
-// can search without allocating yet (runtime.FuncForPC allocates for
-// addresses in inlined code), so every address is unknown and %pS prints
-// it raw, as Linux prints an address kallsyms does not know.
-func (h helperKernel) Symbol(uint64) (string, uint64, uint64, bool) { return "", 0, 0, false }
+// Symbol implements helpers.Unwinder with the board's symbol table;
+// without one every address is unknown, and %pS prints it raw, as Linux
+// prints an address kallsyms does not know.
+func (h helperKernel) Symbol(addr uint64) (string, uint64, uint64, bool) {
+	if h.k.board.Symbol == nil {
+		return "", 0, 0, false
+	}
+	return h.k.board.Symbol(addr)
+}
 
 // markers are return addresses the unwinder looks for: inside Kernel.fire
 // (after its call of the firing function) and inside callHandler (after its

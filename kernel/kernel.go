@@ -69,6 +69,14 @@ type Board struct {
 	// when there is none yet (no kprobe PMU, as a Linux built without
 	// CONFIG_KPROBE_EVENTS).
 	Kprober perf.Kprober
+	// Symbol names the kernel function containing addr (Linux's
+	// kallsyms_lookup): its name, addr's offset in it, and its size. It
+	// runs in program context (printk's %pS), so it must not allocate or
+	// block. Nil: every address is unknown.
+	Symbol func(addr uint64) (name string, off, size uint64, ok bool)
+	// Kallsyms writes the symbol table as /proc/kallsyms lists it
+	// ("address type name" lines). Nil: there is no /proc/kallsyms.
+	Kallsyms func(w io.Writer) error
 }
 
 // Timer is a one-shot timer on each CPU that interrupts that CPU and hands
