@@ -319,7 +319,7 @@ func (c caller) hashU32U64(fd int) (map[uint32]uint64, error) {
 // syscallName is the name of system call nr on this architecture, or its
 // number.
 func (k *Kernel) syscallName(nr uint64) string {
-	if e := k.calls[nr]; e != nil {
+	if e := k.entry(nr); e != nil {
 		return e.name
 	}
 	return "#" + strconv.FormatUint(nr, 10)

@@ -34,7 +34,7 @@ type Kernel struct {
 	files   *fileTree
 	tasks   taskTable
 	cpus    []cpuState
-	calls   map[uint64]*syscallEntry
+	calls   []*syscallEntry
 	console *console
 }
 
@@ -125,8 +125,8 @@ func (k *Kernel) Perf() *perf.System { return k.perf }
 // Nanotime is the kernel's monotonic clock: nanoseconds since boot.
 func (k *Kernel) Nanotime() uint64 { return uint64(k.now()) }
 
-// cpu is the state of the CPU the caller runs on, or of cpu n when it is
-// out of range for a caller that passes one (a board bug): CPU 0.
+// cpu is CPU n's state; CPU 0's for a number out of range (a board bug),
+// so that trap paths never index past the table.
 func (k *Kernel) cpu(n int) *cpuState {
 	if n < 0 || n >= len(k.cpus) {
 		n = 0

@@ -89,16 +89,28 @@ func (m machine) number(e *syscallEntry) int {
 	return e.amd64
 }
 
-// index maps m's numbers to the table's entries.
-func (m machine) index() map[uint64]*syscallEntry {
-	idx := make(map[uint64]*syscallEntry, len(syscallTable))
+// index is the table by m's numbers: entry n is call n, nil for a number
+// without an entry.
+func (m machine) index() []*syscallEntry {
+	var idx []*syscallEntry
 	for i := range syscallTable {
 		e := &syscallTable[i]
 		if n := m.number(e); n != noSyscall {
-			idx[uint64(n)] = e
+			if n >= len(idx) {
+				idx = append(idx, make([]*syscallEntry, n+1-len(idx))...)
+			}
+			idx[n] = e
 		}
 	}
 	return idx
+}
+
+// entry is the table's entry for call nr, nil if it has none.
+func (k *Kernel) entry(nr uint64) *syscallEntry {
+	if nr >= uint64(len(k.calls)) {
+		return nil
+	}
+	return k.calls[nr]
 }
 
 // The tracepoints the dispatcher fires, looked up once.
@@ -132,7 +144,7 @@ func (k *Kernel) Syscall(t *Task, nr uint64, args ...uint64) (uint64, error) {
 	}
 	var v uintptr
 	err := error(linux.ENOSYS)
-	if e := k.calls[nr]; e != nil && e.fn != nil {
+	if e := k.entry(nr); e != nil && e.fn != nil {
 		cpu, prev := k.enter(t)
 		v, err = callHandler(e.fn, k, t, a)
 		k.leave(cpu, t, prev)

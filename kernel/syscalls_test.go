@@ -78,7 +78,7 @@ func TestSyscallNumbers(t *testing.T) {
 				t.Errorf("%s: %s is %d (%v), want %d", machineName, tt.name, nr, ok, want)
 				continue
 			}
-			if e := k.calls[nr]; e == nil || (e.fn != nil) != tt.implemented {
+			if e := k.entry(nr); e == nil || (e.fn != nil) != tt.implemented {
 				t.Errorf("%s: %s implemented: %v, want %v", machineName, tt.name, e != nil && e.fn != nil, tt.implemented)
 			}
 		}
