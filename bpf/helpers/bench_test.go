@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"hachi/bpf/maps"
@@ -137,6 +138,141 @@ func BenchmarkLookup(b *testing.B) {
 		}
 		_ = sink
 	})
+}
+
+// The in-program lookup benchmark (issue 5). Each run of lookupNetProgram
+// makes perProgram lookups, each the sequence a compiler emits:
+//
+//	lddw r1, map; mov r2, r10; add r2, -16; call 1; jeq r0, 0, +1; add r7, 1
+//
+// and lookupNetBaseline is the same program with every `call 1` removed
+// (r0 is set once, non-zero, so the branches go the same way). Three
+// figures per map kind, measured in the same loop, in interleaved blocks so
+// that load on the machine hits all three alike:
+//
+//   - ns/lookup: the lookup program's time per lookup sequence (raw: the
+//     six instructions around and including the call);
+//   - net-ns/lookup: (lookup program - baseline program) per lookup: what
+//     the lookup itself costs, the surrounding instructions excluded. This
+//     is the figure issue 5's goals (array < 2 ns, hash < 10 ns) and Linux's
+//     (array 0.67 ns, hash 4.98 ns, JIT) are about;
+//   - native-ns/lookup: the native reference, a Go map behind a
+//     sync.Mutex, keyed like the map (uint32, uint64, [2]uint64).
+//
+//	go test -run XXX -bench ProgramLookup -count 10 ./bpf/helpers/
+
+// lookupNetKinds are the maps of BenchmarkProgramLookup: the kinds Linux
+// inlines or calls directly, hashes with the common key sizes.
+var lookupNetKinds = []struct {
+	name string
+	spec maps.Spec
+}{
+	{"array", maps.Spec{Type: linux.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 8, MaxEntries: 1024}},
+	{"percpu_array", maps.Spec{Type: linux.BPF_MAP_TYPE_PERCPU_ARRAY, KeySize: 4, ValueSize: 8, MaxEntries: 1024}},
+	{"hash/key4", maps.Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 1024}},
+	{"hash/key8", maps.Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 8, ValueSize: 8, MaxEntries: 1024}},
+	{"hash/key16", maps.Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 16, ValueSize: 8, MaxEntries: 1024}},
+	{"percpu_hash/key4", maps.Spec{Type: linux.BPF_MAP_TYPE_PERCPU_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 1024}},
+	{"lru_hash/key4", maps.Spec{Type: linux.BPF_MAP_TYPE_LRU_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 1024}},
+}
+
+// lookupNetProgram is the lookup program (with the call) or its baseline
+// (without): the key, 7 zero-extended to 16 bytes, is at r10-16.
+func lookupNetProgram(withCall bool) string {
+	var b strings.Builder
+	b.WriteString("mov %r6, 7\nstxdw [%r10-16], %r6\nmov %r6, 0\nstxdw [%r10-8], %r6\nmov %r7, 0\nmov %r0, 1\n")
+	for i := 0; i < perProgram; i++ {
+		b.WriteString("lddw %r1, map_fd 0\nmov %r2, %r10\nadd %r2, -16\n")
+		if withCall {
+			b.WriteString("call 1\n")
+		}
+		b.WriteString("jeq %r0, 0, +1\nadd %r7, 1\n")
+	}
+	b.WriteString("mov %r0, %r7\nexit\n")
+	return b.String()
+}
+
+// nativeLookup returns n lookups of key 7 in a Go map behind a mutex,
+// keyed like a map with keySize-byte keys.
+func nativeLookup(keySize uint32) func(n int) uint64 {
+	var mu sync.Mutex
+	switch keySize {
+	case 4:
+		m := map[uint32]uint64{7: 1}
+		return func(n int) (sum uint64) {
+			for i := 0; i < n; i++ {
+				mu.Lock()
+				sum += m[7]
+				mu.Unlock()
+			}
+			return sum
+		}
+	case 8:
+		m := map[uint64]uint64{7: 1}
+		return func(n int) (sum uint64) {
+			for i := 0; i < n; i++ {
+				mu.Lock()
+				sum += m[7]
+				mu.Unlock()
+			}
+			return sum
+		}
+	}
+	m := map[[2]uint64]uint64{{7, 0}: 1}
+	return func(n int) (sum uint64) {
+		for i := 0; i < n; i++ {
+			mu.Lock()
+			sum += m[[2]uint64{7, 0}]
+			mu.Unlock()
+		}
+		return sum
+	}
+}
+
+func BenchmarkProgramLookup(b *testing.B) {
+	const runs = 8 // program runs per timed block
+	for _, k := range lookupNetKinds {
+		b.Run(k.name, func(b *testing.B) {
+			w := newWorld(b)
+			w.mapFD(k.spec)
+			key := make([]byte, k.spec.KeySize)
+			key[0] = 7
+			value := make([]byte, w.maps[0].Info().SyscallValueSize())
+			if err := w.maps[0].Update(key, value, 0); err != nil {
+				b.Fatal(err)
+			}
+			lookup := w.load(lookupNetProgram(true), linux.BPF_PROG_TYPE_KPROBE, false)
+			baseline := w.load(lookupNetProgram(false), linux.BPF_PROG_TYPE_KPROBE, false)
+			native := nativeLookup(k.spec.KeySize)
+			env := w.newEnv(0)
+			ctx := vm.Bytes(ctxOf(0), false)
+			var inProgram, inBaseline, inGo time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				for i := 0; i < runs; i++ {
+					if r0, err := lookup.Run(env, ctx); r0 != perProgram || err != nil {
+						b.Fatalf("lookup program: %d, %v", r0, err)
+					}
+				}
+				t1 := time.Now()
+				for i := 0; i < runs; i++ {
+					baseline.Run(env, ctx)
+				}
+				t2 := time.Now()
+				if native(runs*perProgram) != runs*perProgram {
+					b.Fatal("native lookup failed")
+				}
+				t3 := time.Now()
+				inProgram += t1.Sub(t0)
+				inBaseline += t2.Sub(t1)
+				inGo += t3.Sub(t2)
+			}
+			n := float64(b.N * runs * perProgram)
+			b.ReportMetric(float64(inProgram.Nanoseconds())/n, "ns/lookup")
+			b.ReportMetric(float64((inProgram-inBaseline).Nanoseconds())/n, "net-ns/lookup")
+			b.ReportMetric(float64(inGo.Nanoseconds())/n, "native-ns/lookup")
+		})
+	}
 }
 
 func BenchmarkUpdate(b *testing.B) {
