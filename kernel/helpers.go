@@ -100,8 +100,16 @@ func (h helperKernel) StackTrace(cpu uint32, _ vm.Region, user bool, ips []uint6
 	if user || h.k.cpu(int(cpu)).traps.Load() > 0 {
 		return 0, linux.EFAULT
 	}
+	return walkStack(ips)
+}
+
+// walkStack is StackTrace's walk of the goroutine's stack, apart so that
+// the early answers above keep a small frame.
+//
+//go:noinline
+func walkStack(ips []uint64) (int, error) {
 	var pcs [maxWalk]uintptr
-	n := runtime.Callers(1, pcs[:])
+	n := runtime.Callers(2, pcs[:])
 	for i := range n {
 		if pcs[i] != markers.fire && pcs[i] != markers.syscall {
 			continue
