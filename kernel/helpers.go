@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"hachi/bpf/helpers"
+	"hachi/bpf/verifier"
 	"hachi/bpf/vm"
 	"hachi/kernel/trace"
 	"hachi/perf"
@@ -82,25 +83,33 @@ func (h helperKernel) TracePrintk(cpu uint32, msg []byte) {
 // (sysctl_perf_event_max_stack, 127) after the marker.
 const maxWalk = 192
 
-// StackTrace implements helpers.Unwinder (get_perf_callchain) for programs
-// run from a tracepoint a kernel task fires or from a kernel task's system
-// call (a test run): the kernel stack is the goroutine's own, walked with
-// the runtime's unwinder (runtime.Callers, which allocates nothing), from
-// the function that fired the tracepoint or made the system call outward,
-// return addresses innermost first. The frames of the program run itself
-// (VM, helpers, perf, tracepoint) are left out, as Linux starts at the
-// trace site's caller.
+// StackTrace implements helpers.Unwinder (get_perf_callchain).
+//
+// For programs run from a tracepoint a kernel task fires or from a kernel
+// task's system call (a test run), the kernel stack is the goroutine's
+// own, walked with the runtime's unwinder (runtime.Callers, which
+// allocates nothing), from the function that fired the tracepoint or made
+// the system call outward, return addresses innermost first. The frames of
+// the program run itself (VM, helpers, perf, tracepoint) are left out, as
+// Linux starts at the trace site's caller.
+//
+// For programs run from a trap (a kprobe or the sampling timer) on x86_64,
+// the stack is walked from the trap's registers along the frame pointers
+// (see walkFrames), starting at the trapped instruction.
 //
 // EFAULT, Linux's answer when it has no stack: for user stacks (kernel
-// tasks have none); for a program run from a trap (a kprobe or the
-// sampling timer), whose stack would have to be unwound from the trap's
-// register frame, which the architectures do not offer yet; and when
-// no marker is found within maxWalk frames.
-func (h helperKernel) StackTrace(cpu uint32, _ vm.Region, user bool, ips []uint64) (int, error) {
-	if user || h.k.cpu(int(cpu)).traps.Load() > 0 {
+// tasks have none); for a trap on riscv64, whose Go code keeps no frame
+// pointers; and when no marker is found within maxWalk frames.
+func (h helperKernel) StackTrace(cpu uint32, ctx vm.Region, user bool, ips []uint64) (int, error) {
+	switch {
+	case user:
 		return 0, linux.EFAULT
+	case h.k.cpu(int(cpu)).traps.Load() == 0:
+		return walkStack(ips)
+	case h.k.arch == verifier.ArchAMD64:
+		return h.k.mem.walkFrames(ctx, ips)
 	}
-	return walkStack(ips)
+	return 0, linux.EFAULT
 }
 
 // walkStack is StackTrace's walk of the goroutine's stack, apart so that

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -117,16 +118,23 @@ out:
 // The boards' trap paths: the sampling timer runs perf_event programs of
 // CPU clock events with the interrupted registers, a kprobe runs kprobe
 // programs with bpf_get_func_ip naming the probe; both in trap context,
-// where bpf_get_stackid has no goroutine stack to walk (EFAULT) and the
-// trace pipe marks the line as interrupts off (and hard interrupt for the
-// timer).
+// where bpf_get_stackid walks the frame pointers from the trap's registers
+// on x86_64 (EFAULT on riscv64) and the trace pipe marks the line as
+// interrupts off (and hard interrupt for the timer).
 func TestTrapPrograms(t *testing.T) {
+	for _, machineName := range []string{"x86_64", "riscv64"} {
+		t.Run(machineName, func(t *testing.T) { testTrapPrograms(t, machineName) })
+	}
+}
+
+func testTrapPrograms(t *testing.T, machineName string) {
 	f := newFakeBoard("")
 	timer := &fakeTimer{armed: map[int]uint64{}}
 	kprober := &fakeKprober{handlers: map[uint64]perf.KprobeHandler{}}
 	b := f.board()
 	b.Timer = timer.timer()
 	b.Kprober = kprober
+	b.Machine = machineName
 	k := New(b)
 	c := caller{k, k.NewTask("trapper")}
 	defer c.t.Exit()
@@ -158,8 +166,15 @@ func TestTrapPrograms(t *testing.T) {
 	for k.Nanotime() < deadline {
 		time.Sleep(time.Millisecond)
 	}
-	var frame [21]uint64 // x86_64 struct pt_regs
-	regs := &perf.Regs{Frame: unsafe.Pointer(&frame), Size: unsafe.Sizeof(frame), IP: 0x1234}
+	// The trapped registers: on x86_64 a pt_regs whose RBP heads a chain
+	// of two frames returning to 0xaaaa and 0xbbbb.
+	frames := (*[4]uint64)(unsafe.Pointer(unsafe.SliceData(Alloc(32))))
+	frames[0], frames[1] = uint64(uintptr(unsafe.Pointer(&frames[2]))), 0xaaaa
+	frames[2], frames[3] = 0, 0xbbbb
+	frame := AllocValue[[21]uint64]()
+	frame[ptRegsRBP/8] = uint64(uintptr(unsafe.Pointer(&frames[0])))
+	frame[ptRegsRIP/8] = 0x1234
+	regs := &perf.Regs{Frame: unsafe.Pointer(frame), Size: unsafe.Sizeof(*frame), IP: 0x1234}
 	timer.handler(0, regs)
 	if next := timer.deadline(0); next <= deadline {
 		t.Errorf("the timer was re-armed for %d, want after %d", next, deadline)
@@ -193,11 +208,31 @@ func TestTrapPrograms(t *testing.T) {
 		runs := mustOK[uint64](t, "runs")(c.lookupU64(r.fd, 0))
 		stack := int64(mustOK[uint64](t, "stack")(c.lookupU64(r.fd, 1)))
 		ip := mustOK[uint64](t, "func ip")(c.lookupU64(r.fd, 2))
-		if runs != 1 || stack != -int64(linux.EFAULT) || ip != r.funcIP {
-			t.Errorf("%s program: %d runs, get_stackid %d, get_func_ip %#x; want 1, -EFAULT, %#x",
-				r.name, runs, stack, ip, r.funcIP)
+		if runs != 1 || ip != r.funcIP {
+			t.Errorf("%s program: %d runs, get_func_ip %#x; want 1, %#x", r.name, runs, ip, r.funcIP)
+		}
+		if machineName == "riscv64" {
+			if stack != -int64(linux.EFAULT) {
+				t.Errorf("%s program: get_stackid %d, want -EFAULT (no frame pointers on riscv64)", r.name, stack)
+			}
+			continue
+		}
+		if stack < 0 {
+			t.Errorf("%s program: get_stackid %d", r.name, stack)
+			continue
+		}
+		ips := Alloc(8 * 16)
+		if err := c.mapElem(linux.BPF_MAP_LOOKUP_ELEM, stacks, le32(uint32(stack)), ips, 0); err != nil {
+			t.Fatalf("stack %d: %v", stack, err)
+		}
+		want := []uint64{0x1234, 0xaaaa, 0xbbbb, 0}
+		for i, w := range want {
+			if got := binary.LittleEndian.Uint64(ips[8*i:]); got != w {
+				t.Errorf("%s program: stack frame %d is %#x, want %#x", r.name, i, got, w)
+			}
 		}
 	}
+	runtime.KeepAlive(frames)
 	out := string(mustOK[[]byte](t, "trace_pipe")(c.readFile("/sys/kernel/tracing/trace_pipe")))
 	want := regexp.MustCompile(`^ {10}<idle>-0 {7}\[000\] d\.h\.\. +\d+\.\d{6}: bpf_trace_printk: trap\n\n {10}<idle>-0 {7}\[001\] d\.\.\.\. +\d+\.\d{6}: bpf_trace_printk: trap\n\n$`)
 	if !want.MatchString(out) {
