@@ -35,15 +35,18 @@ const TailCallHelper = 12
 // program refers to it; helpers turn a register back into it with env.Map.
 type MapHandle struct {
 	// Map is the map object (a bpf/maps type).
-	Map   any
-	progs ProgArray
+	Map    any
+	progs  ProgArray
+	inline *inlineLookup
 }
 
 // NewMapHandle wraps a map object. If it is a ProgArray, programs can tail
-// call through it.
+// call through it; if it is a LookupInliner, verified programs can look it
+// up without the helper.
 func NewMapHandle(m any) *MapHandle {
 	h := &MapHandle{Map: m}
 	h.progs, _ = m.(ProgArray)
+	h.setInline()
 	return h
 }
 

@@ -19,6 +19,14 @@ type Options struct {
 	// LenInR2 sets r2 to the context's size at entry, the convention of
 	// uBPF and the conformance suite (Linux passes only r1).
 	LenInR2 bool
+	// InlineLookups are calls of bpf_map_lookup_elem (`call 1`, by slot)
+	// whose map argument the verifier proved to be the given map on every
+	// path. Those whose map has an inline form (LookupInliner) run without
+	// the helper: an array lookup computes the value's address in the
+	// interpreter, other maps' lookups are called directly (Linux's
+	// map_gen_lookup and direct map_lookup_elem calls). A checked program
+	// checks at run time that r1 is that map.
+	InlineLookups map[int]*MapHandle
 }
 
 // Image is a loaded program that has not been verified: its instructions
@@ -37,6 +45,7 @@ type Image struct {
 	maps    []*MapHandle // maps the program refers to: kept alive, and checked
 	regions []Region     // map values and kernel variables lddw resolved
 	funcs   []function   // entries of the functions, main first
+	inlined []int        // slots of the lookups that run inline
 	lenInR2 bool
 }
 
@@ -101,6 +110,11 @@ func Load(insns []isa.Instruction, opts Options) (*Image, error) {
 	for k, s := range starts {
 		img.funcs[k].entry = s
 	}
+	for i := range opts.InlineLookups {
+		if i < 0 || i >= n || ops[i] != isa.OpCall || insns[i].Imm != MapLookupHelper {
+			return nil, loadError(i, fmt.Errorf("%w: inline lookup at a slot that is not a call of bpf_map_lookup_elem", ErrNotSupported))
+		}
+	}
 	img.code = make([]slot, n)
 	img.meta = make([]slotMeta, n)
 	helperIndex := map[int32]int32{}
@@ -124,6 +138,17 @@ func Load(insns []isa.Instruction, opts Options) (*Image, error) {
 			}
 			if ins.Imm < 0 || int(ins.Imm) >= len(opts.Helpers) || opts.Helpers[ins.Imm] == nil {
 				return nil, loadError(i, fmt.Errorf("%w unknown#%d", ErrUnknownHelper, ins.Imm))
+			}
+			if h := opts.InlineLookups[i]; h != nil && ins.Imm == MapLookupHelper {
+				if op, imm, ok := h.inlineOp(); ok {
+					s.op, s.imm = op, imm
+					// Like the helper, the lookup reads r1 (the map)
+					// and r2 (the key's address).
+					img.meta[i].reads |= 1<<isa.R1 | 1<<isa.R2
+					img.keepMap(h)
+					img.inlined = append(img.inlined, i)
+					break
+				}
 			}
 			k, ok := helperIndex[ins.Imm]
 			if !ok {
@@ -233,7 +258,7 @@ func (img *Image) resolve(op isa.Op, i int, lo, hi isa.Instruction, res Resolver
 		if err != nil || h == nil {
 			return 0, fmt.Errorf("%w: %s %d: %v", ErrUnresolved, op, lo.Imm, err)
 		}
-		img.maps = append(img.maps, h)
+		img.keepMap(h)
 		return h.Addr(), nil
 	case isa.OpLoadMapValue, isa.OpLoadMapIdxValue:
 		r, err := res.MapValue(src, lo.Imm)
@@ -253,6 +278,17 @@ func (img *Image) resolve(op isa.Op, i int, lo, hi isa.Instruction, res Resolver
 	img.regions = append(img.regions, r)
 	return r.addr(), nil
 }
+
+// keepMap adds h to the maps img refers to.
+func (img *Image) keepMap(h *MapHandle) {
+	if !slices.Contains(img.maps, h) {
+		img.maps = append(img.maps, h)
+	}
+}
+
+// InlinedLookups are the slots of the calls of bpf_map_lookup_elem that run
+// without the helper (see Options.InlineLookups), in order.
+func (img *Image) InlinedLookups() []int { return slices.Clone(img.inlined) }
 
 // Instructions is the program as loaded.
 func (img *Image) Instructions() []isa.Instruction { return img.insns }

@@ -517,6 +517,21 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 				}
 				store64(a, v)
 
+			case opLookupArray:
+				// bpf_map_lookup_elem of a known array, inline: the
+				// address of the value, or 0 (array_map_gen_lookup).
+				l := (*inlineLookup)(ptr(in.imm))
+				if true {
+					if err := e.checkLookup(l, r[1], r[2]); err != nil {
+						return 0, fail(pc-1, err)
+					}
+				}
+				r[0] = l.array.element(load32(r[2]), e.CPU)
+				if true {
+					e.declareValue(l, r[0])
+					init = init&^isa.CallerSaved | 1<<isa.R0
+				}
+
 			default:
 				goto slow
 			}
@@ -543,6 +558,20 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 				return 0, fail(pc-1, e.fault)
 			}
 			if true {
+				init = init&^isa.CallerSaved | 1<<isa.R0
+			}
+		case opLookupDirect:
+			// bpf_map_lookup_elem of a known map: its own lookup,
+			// called directly.
+			l := (*inlineLookup)(ptr(in.imm))
+			if true {
+				if err := e.checkLookup(l, r[1], r[2]); err != nil {
+					return 0, fail(pc-1, err)
+				}
+			}
+			r[0] = uint64(uintptr(l.lookup(e.CPU, ptr(r[2]))))
+			if true {
+				e.declareValue(l, r[0])
 				init = init&^isa.CallerSaved | 1<<isa.R0
 			}
 		case isa.OpCallLocal:

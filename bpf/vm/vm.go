@@ -46,7 +46,11 @@
 //
 // Helpers are HelperFunc values in a Helpers table indexed by Linux helper
 // id. A map is a register holding the address of a MapHandle; helpers get
-// it back with Env.Map. bpf_tail_call (12) is the VM's: it finds the
+// it back with Env.Map. A call of bpf_map_lookup_elem whose map the
+// verifier proved (Options.InlineLookups) runs without the helper when the
+// map has an inline form (LookupInliner): an array's lookup is computed in
+// the interpreter, another map's lookup is called directly, as Linux's
+// verifier rewrites such calls with map_gen_lookup. bpf_tail_call (12) is the VM's: it finds the
 // ProgArray behind the map and replaces the running function, in Linux's
 // order of checks. A helper runs a callback with Env.Call. Memory a helper
 // reads or hands out goes through Env.Memory and Env.Declare, so that
