@@ -205,3 +205,37 @@ func TestArrayBatch(t *testing.T) {
 	_, err = a.DeleteBatch(keys, 1, 0)
 	wantErr(t, "delete batch of an array", err, linux.ENOTSUPP)
 }
+
+// TestArrayInlineLookup: the layout verified programs compute addresses
+// from (array_map_gen_lookup) gives LookupElem's address for every index
+// and CPU, and the checked mode's sizes and permissions are the map's.
+func TestArrayInlineLookup(t *testing.T) {
+	for _, tc := range []struct {
+		typ   linux.BPFMapType
+		flags uint32
+	}{
+		{linux.BPF_MAP_TYPE_ARRAY, 0},
+		{linux.BPF_MAP_TYPE_ARRAY, linux.BPF_F_MMAPABLE},
+		{linux.BPF_MAP_TYPE_ARRAY, linux.BPF_F_RDONLY_PROG},
+		{linux.BPF_MAP_TYPE_PERCPU_ARRAY, 0},
+	} {
+		a := mustNew(t, Spec{Type: tc.typ, KeySize: 4, ValueSize: 12, MaxEntries: 5, Flags: tc.flags}).(*Array)
+		l, ok := a.InlineLookup()
+		if !ok || l.Array == nil || l.Lookup != nil || l.KeySize != 4 || l.ValueSize != 12 ||
+			l.Writable != (tc.flags&linux.BPF_F_RDONLY_PROG == 0) {
+			t.Fatalf("%v: inline form %+v, %v", tc, l, ok)
+		}
+		lay := l.Array
+		if lay.MaxEntries != 5 || lay.CPUs != testCPUs {
+			t.Fatalf("%v: layout %+v", tc, lay)
+		}
+		for cpu := uint32(0); cpu < testCPUs; cpu++ {
+			for i := uint32(0); i < 5; i++ {
+				got := unsafe.Add(lay.Values, uint64(i)*lay.ElemSize+uint64(cpu)*lay.CPUStride)
+				if want := a.LookupElem(int(cpu), u32(i)); got != want {
+					t.Fatalf("%v: index %d cpu %d at %p, LookupElem %p", tc, i, cpu, got, want)
+				}
+			}
+		}
+	}
+}

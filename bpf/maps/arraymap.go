@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"hachi/bpf/vm"
 	"hachi/syscall/linux"
 )
 
@@ -34,6 +35,8 @@ var (
 	_ Freezer      = (*Array)(nil)
 	_ Mmapper      = (*Array)(nil)
 	_ DirectValuer = (*Array)(nil)
+
+	_ vm.LookupInliner = (*Array)(nil)
 )
 
 // arrayCreateFlags is ARRAY_CREATE_FLAG_MASK.
@@ -104,13 +107,30 @@ func (a *Array) slot(i uint32, cpu int) unsafe.Pointer {
 
 // LookupElem implements Map (array_map_lookup_elem,
 // percpu_array_map_lookup_elem): no lock, no allocation, small enough to
-// inline into the helper.
+// inline into the helper. The index is masked after the bounds check, as
+// Linux masks it with index_mask, so that a mispredicted check does not
+// read past the array (Spectre v1); the mask is array_index_nospec's (all
+// ones in range, zero outside), which needs no storage rounded up to a
+// power of two.
 func (a *Array) LookupElem(cpu int, key []byte) unsafe.Pointer {
-	i := binary.LittleEndian.Uint32(key)
-	if i >= a.max || uint(cpu) >= a.ncpu {
+	i := uint64(binary.LittleEndian.Uint32(key))
+	max := uint64(a.max)
+	if i >= max || uint(cpu) >= a.ncpu {
 		return nil
 	}
+	i &= uint64(int64(i-max) >> 63)
 	return unsafe.Add(a.values, uintptr(i)*a.stride+uintptr(cpu)*a.cpuStride)
+}
+
+// InlineLookup implements vm.LookupInliner: verified programs compute a
+// value's address in the interpreter, with the same bounds and mask as
+// LookupElem (array_map_gen_lookup, percpu_array_map_gen_lookup).
+func (a *Array) InlineLookup() (vm.InlineLookup, bool) {
+	return vm.InlineLookup{
+		Array: &vm.ArrayLayout{Values: a.values, ElemSize: uint64(a.stride), MaxEntries: a.max,
+			CPUs: uint32(a.ncpu), CPUStride: uint64(a.cpuStride)},
+		KeySize: 4, ValueSize: a.info.ValueSize, Writable: a.info.Flags&linux.BPF_F_RDONLY_PROG == 0,
+	}, true
 }
 
 // LookupPerCPUElem implements PerCPUMap (percpu_array_map_lookup_percpu_elem);

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"testing"
+	"unsafe"
 
 	"hachi/syscall/linux"
 )
@@ -52,6 +53,8 @@ func FuzzHash(f *testing.F) {
 		max = h.Info().MaxEntries
 		model := map[string][]byte{} // key -> syscall value
 		vs := h.Info().SyscallValueSize()
+		l, _ := h.InlineLookup()
+		direct := func(cpu int, k []byte) unsafe.Pointer { return l.Lookup(uint32(cpu), unsafe.Pointer(&k[0])) }
 		for step := 0; !r.done(); step++ {
 			op, k, cpu := r.byte()%7, []byte{r.byte() % 24, 1}, int(r.byte()%testCPUs)
 			v := bytes.Repeat([]byte{byte(step)}, vs)
@@ -85,13 +88,17 @@ func FuzzHash(f *testing.F) {
 					wantErr(t, "update", err, 0)
 					model[string(k)] = v
 				}
-			case 3: // syscall lookup
+			case 3: // syscall lookup, and the program's through both paths
 				out := make([]byte, vs)
 				err := h.Lookup(k, out, 0)
 				if !had {
 					wantErr(t, "lookup of an absent key", err, linux.ENOENT)
 				} else if err != nil || !bytes.Equal(out, prev) {
 					t.Fatalf("step %d: lookup %x: %v %x, want %x", step, k, err, out, prev)
+				}
+				p := h.LookupElem(cpu, k)
+				if (p != nil) != had || direct(cpu, k) != p {
+					t.Fatalf("step %d: program lookup %x on cpu %d: %p, direct %p, present %v", step, k, cpu, p, direct(cpu, k), had)
 				}
 			case 4: // delete
 				err := h.Delete(k)

@@ -55,9 +55,12 @@ type Hash struct {
 	count atomic.Int64 // elements in the table (non-LRU)
 	max   int64
 
-	// word is the only chunk of a preallocated table whose keys fit in a
-	// word, for LookupElem's fast path; nil otherwise.
-	word *htabChunk
+	// single is the only chunk of a preallocated table whose keys fit in
+	// one or two words, for the lookups' fast paths; nil otherwise.
+	single *htabChunk
+	// hashStart is hashKey's state before the key: the seed and the key
+	// size, mixed once for the table.
+	hashStart uint64
 }
 
 var (
@@ -67,6 +70,8 @@ var (
 	_ ForEacher        = (*Hash)(nil)
 	_ Batcher          = (*Hash)(nil)
 	_ Freezer          = (*Hash)(nil)
+
+	_ vm.LookupInliner = (*Hash)(nil)
 )
 
 type bucket struct {
@@ -186,6 +191,7 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 	if spec.Flags&linux.BPF_F_ZERO_SEED == 0 {
 		h.seed = rand.Uint32()
 	}
+	h.hashStart = hashStart(spec.KeySize, h.seed)
 	prealloc := spec.Flags&linux.BPF_F_NO_PREALLOC == 0
 	h.chunkLen = hashChunkLen
 	if prealloc {
@@ -210,8 +216,8 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 			return nil, err
 		}
 		h.chunks[0].Store(c)
-		if h.keyWords == 1 {
-			h.word = c
+		if h.keyWords <= 2 {
+			h.single = c
 		}
 		if lruKind {
 			h.lru = newLRU(h, ncpu, percpuLRU, h.total)
@@ -316,23 +322,31 @@ const (
 	hashM2 = 0xd6e8feb86659fd93
 )
 
-// hashKey is the table's hash of a key: seeded, one multiply per 8 bytes.
-// Keys of up to 8 bytes hash as hashWord of their zero-padded word.
+// hashKey is the table's hash of a key: seeded, one multiply per 8 bytes
+// and two to finish. (Linux uses jhash; any well-mixing hash will do, the
+// seed being random per table.)
 func hashKey(key []byte, seed uint32) uint32 {
-	h := (uint64(seed) | uint64(len(key))<<32) * hashM1
+	h := hashStart(uint32(len(key)), seed)
 	for len(key) > 8 {
-		h = (h ^ binary.LittleEndian.Uint64(key)) * hashM2
-		h ^= h >> 29
+		h = hashStep(h, binary.LittleEndian.Uint64(key))
 		key = key[8:]
 	}
-	h = (h ^ loadWord(key)) * hashM2
-	h = (h ^ h>>32) * hashM1
-	return uint32(h >> 32)
+	return hashFinish(h, loadWord(key))
 }
 
-// hashWord is hashKey of a key of n <= 8 bytes whose zero-padded word is w.
-func hashWord(w uint64, n uint32, seed uint32) uint32 {
-	h := ((uint64(seed)|uint64(n)<<32)*hashM1 ^ w) * hashM2
+// hashStart, hashStep and hashFinish are hashKey's parts: the state for a
+// key of n bytes, one 8-byte word of the key but the last, and the last
+// (zero-padded) word. The lookups' fast paths, which know the key size,
+// call them directly.
+func hashStart(n uint32, seed uint32) uint64 { return (uint64(seed) | uint64(n)<<32) * hashM1 }
+
+func hashStep(h, w uint64) uint64 {
+	h = (h ^ w) * hashM2
+	return h ^ h>>29
+}
+
+func hashFinish(h, w uint64) uint32 {
+	h = (h ^ w) * hashM2
 	h = (h ^ h>>32) * hashM1
 	return uint32(h >> 32)
 }
@@ -711,31 +725,41 @@ func (h *Hash) copyValueOut(id uint32, value []byte) {
 
 // LookupElem implements Map (htab_map_lookup_elem and variants): lock
 // free; an LRU lookup sets the element's reference bit. Preallocated
-// tables with keys of up to 8 bytes (the common case: pids, indexes,
-// addresses) take a fast path comparing one word per element.
+// tables with keys of up to 16 bytes (the common case: pids, indexes,
+// addresses, flow keys) take a fast path comparing one or two words per
+// element.
 func (h *Hash) LookupElem(cpu int, key []byte) unsafe.Pointer {
 	if uint(cpu) >= uint(h.ncpu) {
 		return nil
 	}
-	if c := h.word; c != nil {
-		return h.lookupWord(c, cpu, loadWord(key[:h.keySize]))
+	key = key[:h.keySize]
+	if c := h.single; c != nil {
+		if h.keyWords == 1 {
+			return h.lookup1(c, cpu, loadWord(key))
+		}
+		return h.lookup2(c, cpu, binary.LittleEndian.Uint64(key), loadWord(key[8:]))
 	}
-	id := h.find(key[:h.keySize], hashKey(key[:h.keySize], h.seed))
+	id := h.find(key, hashKey(key, h.seed))
 	if id == 0 {
 		return nil
 	}
 	c, i := h.chunkOf(id)
-	if h.lru != nil {
-		if e := &c.elems[i]; e.ref.Load() == 0 {
-			e.ref.Store(1)
-		}
-	}
+	h.touch(&c.elems[i])
 	return h.valueOf(c, i, cpu)
 }
 
-// lookupWord is LookupElem for a single-chunk table of one-word keys.
-func (h *Hash) lookupWord(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
-	hash := hashWord(w, h.keySize, h.seed)
+// touch sets an LRU element's reference bit (bpf_lru_node_set_ref),
+// writing only when it is clear so that hot elements stay shared in every
+// CPU's cache.
+func (h *Hash) touch(e *htabElem) {
+	if h.lru != nil && e.ref.Load() == 0 {
+		e.ref.Store(1)
+	}
+}
+
+// lookup1 is LookupElem in the single chunk c for a key of one word w.
+func (h *Hash) lookup1(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
+	hash := hashFinish(h.hashStart, w)
 	b := hash & h.mask
 	head := &h.buckets[b].head
 	for {
@@ -744,9 +768,7 @@ func (h *Hash) lookupWord(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
 			i := ref - 1
 			e := &c.elems[i]
 			if e.hash.Load() == hash && atomic.LoadUint64(&c.keys[i]) == w {
-				if h.lru != nil && e.ref.Load() == 0 {
-					e.ref.Store(1)
-				}
+				h.touch(e)
 				return h.valueOf(c, i, cpu)
 			}
 			ref = e.next.Load()
@@ -756,6 +778,84 @@ func (h *Hash) lookupWord(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
 		}
 		// Walked into another bucket's chain through a reused element.
 	}
+}
+
+// lookup2 is LookupElem in the single chunk c for a key of two words.
+func (h *Hash) lookup2(c *htabChunk, cpu int, w0, w1 uint64) unsafe.Pointer {
+	hash := hashFinish(hashStep(h.hashStart, w0), w1)
+	b := hash & h.mask
+	head := &h.buckets[b].head
+	for {
+		ref := head.Load()
+		for ref&nullsBit == 0 {
+			i := ref - 1
+			e := &c.elems[i]
+			if e.hash.Load() == hash {
+				k := c.keys[2*i:][:2]
+				if atomic.LoadUint64(&k[0]) == w0 && atomic.LoadUint64(&k[1]) == w1 {
+					h.touch(e)
+					return h.valueOf(c, i, cpu)
+				}
+			}
+			ref = e.next.Load()
+		}
+		if ref == nullsBit|b {
+			return nil
+		}
+	}
+}
+
+// InlineLookup implements vm.LookupInliner: verified programs call the
+// table's lookup directly, one specialised for the key size where the
+// table has a fast path, as Linux calls __htab_map_lookup_elem from the
+// program. Hash of maps tables have none: their values are maps.
+func (h *Hash) InlineLookup() (vm.InlineLookup, bool) {
+	if h.objects {
+		return vm.InlineLookup{}, false
+	}
+	l := vm.InlineLookup{KeySize: h.keySize, ValueSize: h.info.ValueSize,
+		Writable: h.info.Flags&linux.BPF_F_RDONLY_PROG == 0, Lookup: h.lookupKey}
+	if h.single != nil {
+		switch h.keySize {
+		case 4:
+			l.Lookup = h.lookupKey4
+		case 8:
+			l.Lookup = h.lookupKey8
+		case 16:
+			l.Lookup = h.lookupKey16
+		}
+	}
+	return l, true
+}
+
+// The direct lookups of InlineLookup: key is the address of key_size
+// bytes of program memory, which the verifier proved readable; cpu is
+// checked as LookupElem checks it.
+
+func (h *Hash) lookupKey(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
+	return h.LookupElem(int(cpu), unsafe.Slice((*byte)(key), h.keySize))
+}
+
+func (h *Hash) lookupKey4(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
+	if cpu >= uint32(h.ncpu) {
+		return nil
+	}
+	return h.lookup1(h.single, int(cpu), uint64(binary.LittleEndian.Uint32((*[4]byte)(key)[:])))
+}
+
+func (h *Hash) lookupKey8(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
+	if cpu >= uint32(h.ncpu) {
+		return nil
+	}
+	return h.lookup1(h.single, int(cpu), binary.LittleEndian.Uint64((*[8]byte)(key)[:]))
+}
+
+func (h *Hash) lookupKey16(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
+	if cpu >= uint32(h.ncpu) {
+		return nil
+	}
+	k := (*[16]byte)(key)
+	return h.lookup2(h.single, int(cpu), binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:]))
 }
 
 // LookupPerCPUElem implements PerCPUMap (htab_percpu_map_lookup_percpu_elem);

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"hachi/bpf/vm"
 	"hachi/syscall/linux"
 )
 
@@ -380,5 +381,72 @@ func TestHashKeyHashSpreads(t *testing.T) {
 	}
 	if worst > 9 {
 		t.Fatalf("a bucket got %d of %d sequential keys", worst, n)
+	}
+}
+
+// TestHashInlineLookup: the direct lookup verified programs call (one
+// specialised per key size where the table has a fast path) finds what
+// LookupElem finds, on every CPU, for every key size and kind; and the
+// fast paths' hashes are hashKey's, which updates use.
+func TestHashInlineLookup(t *testing.T) {
+	for _, kind := range hashKinds {
+		for size := uint32(1); size <= 20; size++ {
+			t.Run(fmt.Sprintf("%v/%x/key%d", kind.typ, kind.flags, size), func(t *testing.T) {
+				h := mustNew(t, Spec{Type: kind.typ, KeySize: size, ValueSize: 8, MaxEntries: 64, Flags: kind.flags}).(*Hash)
+				key := func(i int) []byte {
+					k := make([]byte, size)
+					for j := range k {
+						k[j] = byte(i*7 + j*3 + 1)
+					}
+					return k
+				}
+				for i := 0; i < 40; i++ {
+					wantErr(t, "update", h.UpdateElem(i%testCPUs, key(i), u64(uint64(i)), 0), 0)
+				}
+				l, ok := h.InlineLookup()
+				if !ok || l.Lookup == nil || l.Array != nil || l.KeySize != size || l.ValueSize != 8 || !l.Writable {
+					t.Fatalf("inline form %+v, %v", l, ok)
+				}
+				for i := 0; i < 60; i++ {
+					k := key(i)
+					for cpu := 0; cpu <= testCPUs; cpu++ {
+						want := h.LookupElem(cpu, k)
+						if got := l.Lookup(uint32(cpu), unsafe.Pointer(&k[0])); got != want {
+							t.Fatalf("key %d cpu %d: direct %p, LookupElem %p", i, cpu, got, want)
+						}
+						if found := want != nil; found != (i < 40 && cpu < testCPUs) {
+							t.Fatalf("key %d cpu %d: found %v", i, cpu, found)
+						}
+					}
+				}
+				if h.single != nil {
+					k := key(3)
+					want := hashKey(k, h.seed)
+					w0 := loadWord(k[:min(8, len(k))])
+					var got uint32
+					if h.keyWords == 1 {
+						got = hashFinish(h.hashStart, w0)
+					} else {
+						got = hashFinish(hashStep(h.hashStart, w0), loadWord(k[8:]))
+					}
+					if got != want {
+						t.Fatalf("fast path hash %#x, hashKey %#x", got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestHashOfMapsNotInlined: lookups in a hash of maps return maps, not
+// values, and keep the helper.
+func TestHashOfMapsNotInlined(t *testing.T) {
+	inner := mustNew(t, Spec{Type: linux.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	m := mustNew(t, Spec{Type: linux.BPF_MAP_TYPE_HASH_OF_MAPS, KeySize: 4, ValueSize: 4, MaxEntries: 2, Inner: inner})
+	if _, ok := m.(vm.LookupInliner); ok {
+		t.Fatal("a hash of maps offers an inline lookup")
+	}
+	if _, ok := m.(*HashOfMaps).h.InlineLookup(); ok {
+		t.Fatal("the table under a hash of maps offers an inline lookup")
 	}
 }

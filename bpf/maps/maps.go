@@ -16,6 +16,11 @@
 // exchange the values of all possible CPUs at once, each rounded up to 8
 // bytes, as libbpf and cilium/ebpf expect (Info.SyscallValueSize).
 //
+// Arrays and hash tables also give the interpreter an inline form of their
+// lookup (vm.LookupInliner, Linux's map_gen_lookup): an array's layout, a
+// hash table's lookup specialised for its key size, which verified
+// programs run in place of the helper.
+//
 // # Memory model
 //
 // Values are bytes in storage the map owns for its whole life (preallocated
