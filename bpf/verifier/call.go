@@ -61,6 +61,9 @@ func (e *env) checkHelperCall(ins isa.Instruction) (done bool, err error) {
 	if err := e.checkMapCompat(id, p, meta.m); err != nil {
 		return false, err
 	}
+	if id == int32(linux.BPF_FUNC_map_lookup_elem) {
+		e.recordLookupMap(meta.m)
+	}
 	if meta.release != 0 && !e.st.release(meta.release) {
 		return false, e.fail(linux.EINVAL, "reference has not been acquired before")
 	}
@@ -79,6 +82,19 @@ func (e *env) checkHelperCall(ins isa.Instruction) (done bool, err error) {
 	e.prevInsn = e.insn
 	e.insn++
 	return false, nil
+}
+
+// recordLookupMap records the map a lookup call site looks up on this path
+// (record_func_map): a site that looks up one map on every path can look
+// it up without the helper (see finish).
+func (e *env) recordLookupMap(m *Map) {
+	a := &e.aux[e.insn]
+	switch {
+	case a.lookupMap == nil:
+		a.lookupMap = m
+	case a.lookupMap != m:
+		a.lookupMaps = true
+	}
 }
 
 // noteHelper records a helper the program calls.

@@ -44,6 +44,11 @@ type insnAux struct {
 	ptrType regType
 	// ctx is the verdict of a context access, for the rewrite.
 	ctx ctxAccess
+	// lookupMap is the map a call of bpf_map_lookup_elem looked up on the
+	// paths so far; lookupMaps that it has seen more than one (Linux's
+	// map_ptr_state, poisoned by a second map).
+	lookupMap  *Map
+	lookupMaps bool
 }
 
 // structural checks the program's shape before any path is explored, like

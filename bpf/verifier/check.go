@@ -5,6 +5,7 @@ import (
 
 	"hachi/bpf/isa"
 	"hachi/bpf/log"
+	"hachi/bpf/vm"
 	"hachi/syscall/linux"
 )
 
@@ -376,13 +377,27 @@ func (e *env) finish() (*Program, error) {
 			ins.Offset = a.ctx.kernelOff
 		}
 	}
+	// Like Linux's do_misc_fixups, a lookup whose map is the same on every
+	// path runs without the helper: the interpreter inlines it or calls
+	// the map's lookup directly (vm.Options.InlineLookups). Inner maps
+	// (the template of a map of maps) have no handle: the map is only
+	// known at run time.
+	lookupMaps := map[int]*Map{}
+	inline := map[int]*vm.MapHandle{}
+	for i := range e.aux {
+		if a := &e.aux[i]; a.lookupMap != nil && !a.lookupMaps && a.lookupMap.Handle != nil {
+			lookupMaps[i] = a.lookupMap
+			inline[i] = a.lookupMap.Handle
+		}
+	}
 	res := &vmResolver{maps: e.mapRefs}
-	img, err := loadImage(insns, e.opts.Helpers, res, e.ctx.lenInR2)
+	img, err := loadImage(insns, vm.Options{Helpers: e.opts.Helpers, Resolver: res, LenInR2: e.ctx.lenInR2,
+		InlineLookups: inline})
 	if err != nil {
 		return nil, err
 	}
 	p := &Program{prog: newVerifiedProgram(img), Insns: insns, MaxCtxOffset: e.maxCtxOff,
-		Maps: e.maps, Helpers: e.helpersUsed, Stats: e.stats}
+		Maps: e.maps, LookupMaps: lookupMaps, Helpers: e.helpersUsed, Stats: e.stats}
 	p.Facts = make([]Fact, len(insns))
 	for i, a := range e.aux {
 		if !a.reached {

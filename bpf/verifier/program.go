@@ -9,8 +9,8 @@ import (
 // loadImage has the interpreter load the verified instructions. The
 // interpreter checks the program's shape again; a refusal there means the
 // two disagree, a bug reported as EFAULT, as Linux reports verifier bugs.
-func loadImage(insns []isa.Instruction, helpers vm.Helpers, res vm.Resolver, lenInR2 bool) (*vm.Image, error) {
-	img, err := vm.Load(insns, vm.Options{Helpers: helpers, Resolver: res, LenInR2: lenInR2})
+func loadImage(insns []isa.Instruction, opts vm.Options) (*vm.Image, error) {
+	img, err := vm.Load(insns, opts)
 	if err != nil {
 		return nil, &Error{Errno: linux.EFAULT, Insn: -1, Msg: "verifier bug: interpreter refused a verified program: " + err.Error()}
 	}

@@ -38,6 +38,11 @@
 //     its callers (Linux verifies BTF-global functions on their own), kfuncs,
 //     arenas and BTF-typed pointers are refused, map values have no special
 //     fields (spin locks, timers, kptrs).
+//   - A call of bpf_map_lookup_elem that looks up the same map on every
+//     path (Program.LookupMaps) runs without the helper, inline or as a
+//     direct call of the map's lookup, as Linux's do_misc_fixups does with
+//     map_gen_lookup (Linux does it only for JITed programs; the
+//     interpreter here does it too).
 //   - Contexts are the uapi structs verbatim (pt_regs of the target,
 //     bpf_perf_event_data, __sk_buff, tracepoint records), except XDP, whose
 //     xdp_md accesses are rewritten to XDPBuff as Linux rewrites them to
@@ -182,6 +187,12 @@ type Program struct {
 	MaxCtxOffset int
 	// Maps are the maps the program refers to, in order of first use.
 	Maps []*Map
+	// LookupMaps are the calls of bpf_map_lookup_elem, by instruction,
+	// that look up the same map (one the program names) on every path
+	// (Linux's unpoisoned map_ptr_state). The interpreter runs them
+	// without the helper when the map allows it (vm.Image.InlinedLookups),
+	// as Linux's map_gen_lookup does; a JIT can do the same.
+	LookupMaps map[int]*Map
 	// Helpers are the ids of the helpers the program calls.
 	Helpers []int32
 	// Facts are what holds of each instruction on every path.
