@@ -3,6 +3,7 @@ package helpers_test
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,8 +148,10 @@ func BenchmarkLookup(b *testing.B) {
 //
 // and lookupNetBaseline is the same program with every `call 1` removed
 // (r0 is set once, non-zero, so the branches go the same way). Three
-// figures per map kind, measured in the same loop, in interleaved blocks so
-// that load on the machine hits all three alike:
+// figures per map kind, measured in the same loop, in interleaved blocks of
+// 8 runs (256 lookups) so that load on the machine hits all three alike,
+// each the median over the blocks (a block during which the machine gave
+// the CPU to someone else is an outlier the median ignores):
 //
 //   - ns/lookup: the lookup program's time per lookup sequence (raw: the
 //     six instructions around and including the call);
@@ -229,6 +232,15 @@ func nativeLookup(keySize uint32) func(n int) uint64 {
 	}
 }
 
+// median is the median of v (which it sorts).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
 func BenchmarkProgramLookup(b *testing.B) {
 	const runs = 8 // program runs per timed block
 	for _, k := range lookupNetKinds {
@@ -246,7 +258,8 @@ func BenchmarkProgramLookup(b *testing.B) {
 			native := nativeLookup(k.spec.KeySize)
 			env := w.newEnv(0)
 			ctx := vm.Bytes(ctxOf(0), false)
-			var inProgram, inBaseline, inGo time.Duration
+			var inProgram, net, inGo []float64 // per block, ns per lookup
+			const n = runs * perProgram
 			for b.Loop() {
 				t0 := time.Now()
 				for i := 0; i < runs; i++ {
@@ -259,18 +272,17 @@ func BenchmarkProgramLookup(b *testing.B) {
 					baseline.Run(env, ctx)
 				}
 				t2 := time.Now()
-				if native(runs*perProgram) != runs*perProgram {
+				if native(n) != n {
 					b.Fatal("native lookup failed")
 				}
 				t3 := time.Now()
-				inProgram += t1.Sub(t0)
-				inBaseline += t2.Sub(t1)
-				inGo += t3.Sub(t2)
+				inProgram = append(inProgram, float64(t1.Sub(t0).Nanoseconds())/n)
+				net = append(net, float64((t1.Sub(t0) - t2.Sub(t1)).Nanoseconds())/n)
+				inGo = append(inGo, float64(t3.Sub(t2).Nanoseconds())/n)
 			}
-			n := float64(b.N * runs * perProgram)
-			b.ReportMetric(float64(inProgram.Nanoseconds())/n, "ns/lookup")
-			b.ReportMetric(float64((inProgram-inBaseline).Nanoseconds())/n, "net-ns/lookup")
-			b.ReportMetric(float64(inGo.Nanoseconds())/n, "native-ns/lookup")
+			b.ReportMetric(median(inProgram), "ns/lookup")
+			b.ReportMetric(median(net), "net-ns/lookup")
+			b.ReportMetric(median(inGo), "native-ns/lookup")
 		})
 	}
 }
