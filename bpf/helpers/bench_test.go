@@ -277,7 +277,7 @@ func BenchmarkProgramLookup(b *testing.B) {
 				}
 				t3 := time.Now()
 				inProgram = append(inProgram, float64(t1.Sub(t0).Nanoseconds())/n)
-				net = append(net, float64((t1.Sub(t0) - t2.Sub(t1)).Nanoseconds())/n)
+				net = append(net, float64((t1.Sub(t0)-t2.Sub(t1)).Nanoseconds())/n)
 				inGo = append(inGo, float64(t3.Sub(t2).Nanoseconds())/n)
 			}
 			b.ReportMetric(median(inProgram), "ns/lookup")
