@@ -3,6 +3,7 @@ package maps
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"unsafe"
@@ -132,4 +133,55 @@ func BenchmarkLookupElem(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLookupLarge looks up 2^20 random 4-byte keys, in random order,
+// in a table holding them all: lookups that miss the caches, where the
+// layout of buckets and elements counts. The reference is a Go map behind
+// a mutex.
+func BenchmarkLookupLarge(b *testing.B) {
+	const n = 1 << 20
+	keys := make([]uint32, n)
+	seen := map[uint32]bool{}
+	for i := range keys {
+		k := rand.Uint32()
+		for seen[k] {
+			k = rand.Uint32()
+		}
+		seen[k] = true
+		keys[i] = k
+	}
+	order := rand.Perm(n)
+	b.Run("hash", func(b *testing.B) {
+		m, err := New(Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: n}, FixedHost{CPUs: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range keys {
+			if err := m.Update(binary.LittleEndian.AppendUint32(nil, k), make([]byte, 8), 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		l, _ := m.(vm.LookupInliner).InlineLookup()
+		for i := 0; b.Loop(); i++ {
+			if l.Lookup(1, unsafe.Pointer(&keys[order[i%n]])) == nil {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("gomap_mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		m := make(map[uint32]uint64, n)
+		for _, k := range keys {
+			m[k] = 1
+		}
+		for i := 0; b.Loop(); i++ {
+			mu.Lock()
+			_, ok := m[keys[order[i%n]]]
+			mu.Unlock()
+			if !ok {
+				b.Fatal("not found")
+			}
+		}
+	})
 }

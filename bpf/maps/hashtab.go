@@ -17,10 +17,14 @@ import (
 // Layout. n_buckets = roundup_pow_of_two(max_entries) buckets, each a
 // chain head and a spinlock. Elements live in chunks the map owns: all
 // allocated at creation (the default, like Linux's prealloc), or added 256
-// at a time as the table fills (BPF_F_NO_PREALLOC). An element's key and
-// value sit in word arrays of its chunk; per-CPU values are CPU-major
-// inside a chunk. Chains link element ids (index + 1) and end with a
-// "nulls" marker naming their bucket, like Linux's hlist_nulls.
+// at a time as the table fills (BPF_F_NO_PREALLOC). What a lookup reads of
+// an element (chain link, hash, LRU reference bit: htabNode), its key and
+// its value are one record, so that a lookup of a small key touches the
+// bucket and one cache line, as with Linux's struct htab_elem; per-CPU
+// values are kept apart, CPU-major inside a chunk; free list and LRU
+// links, which lookups never read, are in a third array. Chains link
+// element ids (index + 1) and end with a "nulls" marker naming their
+// bucket, like Linux's hlist_nulls.
 //
 // Concurrency. Lookups take no lock: they follow the chain with atomic
 // loads and compare hash and key word by word. Writers hold the bucket
@@ -39,6 +43,7 @@ type Hash struct {
 	keySize  uint32
 	keyWords uint32
 	valWords uint32 // round_up(value_size, 8) / 8
+	recWords uint32 // words of a record: node, key, value (not per-CPU)
 	ncpu     int
 	percpu   bool
 	objects  bool // HASH_OF_MAPS: values are inner map handles
@@ -55,8 +60,8 @@ type Hash struct {
 	count atomic.Int64 // elements in the table (non-LRU)
 	max   int64
 
-	// single is the only chunk of a preallocated table whose keys fit in
-	// one or two words, for the lookups' fast paths; nil otherwise.
+	// single is the only chunk of a preallocated table, which chunkOf
+	// finds without the chunk table; nil for BPF_F_NO_PREALLOC tables.
 	single *htabChunk
 	// hashStart is hashKey's state before the key: the seed and the key
 	// size, mixed once for the table.
@@ -82,13 +87,21 @@ type bucket struct {
 // nullsBit marks a chain's end; the low bits name the bucket.
 const nullsBit = 1 << 31
 
-// htabElem is an element's index data; key and value are in its chunk.
+// htabNode is the start of an element's record: what lookups read.
+type htabNode struct {
+	next atomic.Uint32 // chain link
+	hash atomic.Uint32
+	ref  atomic.Uint32 // LRU reference bit
+	gen  atomic.Uint32 // bumped when the element is reused
+}
+
+// nodeWords is the size of an htabNode in words: a record's key follows.
+const nodeWords = uint32(unsafe.Sizeof(htabNode{}) / 8)
+
+// htabElem is the rest of an element's index data, which lookups never
+// read: free list and LRU links.
 type htabElem struct {
-	next     atomic.Uint32 // chain link
-	hash     atomic.Uint32
-	gen      atomic.Uint32 // bumped when the element is reused
 	freeNext atomic.Uint32 // free list link
-	ref      atomic.Uint32 // LRU reference bit
 	lruPrev  uint32        // LRU links and state, under the LRU lock
 	lruNext  uint32
 	lruOwner uint32
@@ -98,8 +111,8 @@ type htabElem struct {
 
 type htabChunk struct {
 	elems  []htabElem
-	keys   []uint64
-	values []uint64
+	recs   []uint64 // records of recWords words: node, key, value
+	values []uint64 // per-CPU tables: the values, CPU-major
 	inner  []atomic.Pointer[vm.MapHandle]
 }
 
@@ -167,6 +180,10 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 		objects:  objects,
 		host:     host,
 	}
+	h.recWords = nodeWords + h.keyWords
+	if !h.percpu {
+		h.recWords += h.valWords
+	}
 	if percpuLRU {
 		// Each CPU's LRU gets the same number (at least one) of elements.
 		n := uint64(ncpu)
@@ -216,9 +233,7 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 			return nil, err
 		}
 		h.chunks[0].Store(c)
-		if h.keyWords <= 2 {
-			h.single = c
-		}
+		h.single = c
 		if lruKind {
 			h.lru = newLRU(h, ncpu, percpuLRU, h.total)
 		} else {
@@ -230,11 +245,11 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 
 // newChunk allocates the storage of n elements.
 func (h *Hash) newChunk(n uint32) (*htabChunk, error) {
-	vw := uint64(h.valWords)
+	pcpu := uint64(0) // words of per-CPU values per element
 	if h.percpu {
-		vw *= uint64(h.ncpu)
+		pcpu = uint64(h.valWords) * uint64(h.ncpu)
 	}
-	size := uint64(n) * (uint64(unsafe.Sizeof(htabElem{})) + 8*uint64(h.keyWords) + 8*vw)
+	size := uint64(n) * (uint64(unsafe.Sizeof(htabElem{})) + 8*uint64(h.recWords) + 8*pcpu)
 	if h.objects {
 		size += uint64(n) * 8
 	}
@@ -242,9 +257,11 @@ func (h *Hash) newChunk(n uint32) (*htabChunk, error) {
 		return nil, err
 	}
 	c := &htabChunk{
-		elems:  make([]htabElem, n),
-		keys:   make([]uint64, uint64(n)*uint64(h.keyWords)),
-		values: make([]uint64, uint64(n)*vw),
+		elems: make([]htabElem, n),
+		recs:  make([]uint64, uint64(n)*uint64(h.recWords)),
+	}
+	if h.percpu {
+		c.values = make([]uint64, uint64(n)*pcpu)
 	}
 	if h.objects {
 		c.inner = make([]atomic.Pointer[vm.MapHandle], n)
@@ -288,30 +305,53 @@ func (h *Hash) grow() bool {
 // chunkOf is the chunk and slot of element id.
 func (h *Hash) chunkOf(id uint32) (*htabChunk, uint32) {
 	i := id - 1
+	if c := h.single; c != nil {
+		return c, i
+	}
 	return h.chunks[i>>h.chunkShift].Load(), i & (h.chunkLen - 1)
 }
 
 func (h *Hash) freeLink(id uint32) *atomic.Uint32 { return &h.elem(id).freeNext }
 
-// elem is element id's index data.
+// elem is element id's free list and LRU data.
 func (h *Hash) elem(id uint32) *htabElem {
 	c, i := h.chunkOf(id)
 	return &c.elems[i]
 }
 
-// keyOf is the first word of element id's key.
-func (h *Hash) keyOf(c *htabChunk, i uint32) unsafe.Pointer {
-	return unsafe.Pointer(&c.keys[i*h.keyWords])
+// rec is the offset of slot i's record in its chunk's recs.
+func (h *Hash) rec(i uint32) uintptr { return uintptr(i) * uintptr(h.recWords) }
+
+// node is the node of slot i of c.
+func (h *Hash) node(c *htabChunk, i uint32) *htabNode {
+	return (*htabNode)(unsafe.Pointer(&c.recs[h.rec(i)]))
 }
 
-// valueOf is element id's value slot for cpu (per-CPU tables) or its only
-// slot.
+// nodeOf is element id's node.
+func (h *Hash) nodeOf(id uint32) *htabNode {
+	c, i := h.chunkOf(id)
+	return h.node(c, i)
+}
+
+// keyWordsOf is the key of slot i of c.
+func (h *Hash) keyWordsOf(c *htabChunk, i uint32) []uint64 {
+	off := h.rec(i) + uintptr(nodeWords)
+	return c.recs[off : off+uintptr(h.keyWords)]
+}
+
+// keyOf is the first word of the key of slot i of c.
+func (h *Hash) keyOf(c *htabChunk, i uint32) unsafe.Pointer {
+	return unsafe.Pointer(&c.recs[h.rec(i)+uintptr(nodeWords)])
+}
+
+// valueOf is the value of slot i of c: cpu's slot for per-CPU tables, else
+// the only one, after the key in the record.
 func (h *Hash) valueOf(c *htabChunk, i uint32, cpu int) unsafe.Pointer {
-	off := uintptr(i) * uintptr(h.valWords)
 	if h.percpu {
-		off += uintptr(cpu) * uintptr(h.chunkLenOf(c)) * uintptr(h.valWords)
+		off := (uintptr(cpu)*uintptr(h.chunkLenOf(c)) + uintptr(i)) * uintptr(h.valWords)
+		return unsafe.Pointer(&c.values[off])
 	}
-	return unsafe.Pointer(&c.values[off])
+	return unsafe.Pointer(&c.recs[h.rec(i)+uintptr(nodeWords+h.keyWords)])
 }
 
 func (h *Hash) chunkLenOf(c *htabChunk) uint32 { return uint32(len(c.elems)) }
@@ -364,7 +404,7 @@ func loadWord(b []byte) uint64 {
 
 // keyEqual compares key with the stored key of element slot i of c.
 func (h *Hash) keyEqual(c *htabChunk, i uint32, key []byte) bool {
-	stored := c.keys[i*h.keyWords:]
+	stored := h.keyWordsOf(c, i)
 	k := 0
 	for len(key) >= 8 {
 		if atomic.LoadUint64(&stored[k]) != binary.LittleEndian.Uint64(key) {
@@ -393,7 +433,7 @@ again:
 	ref := head.Load()
 	for ref&nullsBit == 0 {
 		c, i := h.chunkOf(ref)
-		e := &c.elems[i]
+		e := h.node(c, i)
 		if e.hash.Load() == hash && h.keyEqual(c, i, key) {
 			return ref
 		}
@@ -409,7 +449,7 @@ again:
 func (h *Hash) findLocked(b *bucket, key []byte, hash uint32) uint32 {
 	for ref := b.head.Load(); ref&nullsBit == 0; {
 		c, i := h.chunkOf(ref)
-		e := &c.elems[i]
+		e := h.node(c, i)
 		if e.hash.Load() == hash && h.keyEqual(c, i, key) {
 			return ref
 		}
@@ -420,20 +460,20 @@ func (h *Hash) findLocked(b *bucket, key []byte, hash uint32) uint32 {
 
 // linkLocked puts id at the head of b's chain.
 func (h *Hash) linkLocked(b *bucket, id uint32) {
-	h.elem(id).next.Store(b.head.Load())
+	h.nodeOf(id).next.Store(b.head.Load())
 	b.head.Store(id)
 }
 
 // unlinkLocked takes id out of b's chain; false if it is not there. The
 // element keeps its link so lookups standing on it can go on.
 func (h *Hash) unlinkLocked(b *bucket, id uint32) bool {
-	next := h.elem(id).next.Load()
+	next := h.nodeOf(id).next.Load()
 	if b.head.Load() == id {
 		b.head.Store(next)
 		return true
 	}
 	for ref := b.head.Load(); ref&nullsBit == 0; {
-		e := h.elem(ref)
+		e := h.nodeOf(ref)
 		n := e.next.Load()
 		if n == id {
 			e.next.Store(next)
@@ -449,9 +489,10 @@ func (h *Hash) unlinkLocked(b *bucket, id uint32) bool {
 // copying the element's old value sees the reuse (see Lookup).
 func (h *Hash) setKey(id uint32, key []byte, hash uint32) {
 	c, i := h.chunkOf(id)
-	c.elems[i].gen.Add(1)
+	n := h.node(c, i)
+	n.gen.Add(1)
 	copyIn(h.keyOf(c, i), key)
-	c.elems[i].hash.Store(hash)
+	n.hash.Store(hash)
 }
 
 // setValue writes an element's value: from a program (cpu >= 0) into cpu's
@@ -615,7 +656,7 @@ func (h *Hash) updateLRU(cpu int, key, value []byte, flags uint64) error {
 	}
 	h.linkLocked(b, id)
 	if old != 0 {
-		h.elem(id).ref.Store(1) // the key was in use
+		h.nodeOf(id).ref.Store(1) // the key was in use
 		h.unlinkLocked(b, old)
 	}
 	b.lock.unlock()
@@ -646,7 +687,7 @@ func (h *Hash) updateLRUPerCPU(cpu int, key, value []byte, flags uint64) error {
 		old := h.findLocked(b, key, hash)
 		if err = checkFlags(old != 0, flags); err == nil {
 			if old != 0 {
-				h.elem(old).ref.Store(1)
+				h.nodeOf(old).ref.Store(1)
 				h.setValue(old, cpu, value, false)
 			} else {
 				h.setKey(id, key, hash)
@@ -667,7 +708,7 @@ func (h *Hash) updateLRUPerCPU(cpu int, key, value []byte, flags uint64) error {
 // lock (htab_lru_map_delete_node): false if it is not linked or its bucket
 // is busy on this CPU.
 func (h *Hash) evict(cpu int, id uint32) bool {
-	b := &h.buckets[h.elem(id).hash.Load()&h.mask]
+	b := &h.buckets[h.nodeOf(id).hash.Load()&h.mask]
 	if b.lock.lock(cpu) != nil {
 		return false
 	}
@@ -724,50 +765,50 @@ func (h *Hash) copyValueOut(id uint32, value []byte) {
 }
 
 // LookupElem implements Map (htab_map_lookup_elem and variants): lock
-// free; an LRU lookup sets the element's reference bit. Preallocated
-// tables with keys of up to 16 bytes (the common case: pids, indexes,
-// addresses, flow keys) take a fast path comparing one or two words per
-// element.
+// free; an LRU lookup sets the element's reference bit. Keys of up to 16
+// bytes (the common case: pids, indexes, addresses, flow keys) take a fast
+// path comparing one or two words per element.
 func (h *Hash) LookupElem(cpu int, key []byte) unsafe.Pointer {
 	if uint(cpu) >= uint(h.ncpu) {
 		return nil
 	}
 	key = key[:h.keySize]
-	if c := h.single; c != nil {
-		if h.keyWords == 1 {
-			return h.lookup1(c, cpu, loadWord(key))
-		}
-		return h.lookup2(c, cpu, binary.LittleEndian.Uint64(key), loadWord(key[8:]))
+	switch h.keyWords {
+	case 1:
+		return h.lookup1(cpu, loadWord(key))
+	case 2:
+		return h.lookup2(cpu, binary.LittleEndian.Uint64(key), loadWord(key[8:]))
 	}
 	id := h.find(key, hashKey(key, h.seed))
 	if id == 0 {
 		return nil
 	}
 	c, i := h.chunkOf(id)
-	h.touch(&c.elems[i])
+	h.touch(h.node(c, i))
 	return h.valueOf(c, i, cpu)
 }
 
 // touch sets an LRU element's reference bit (bpf_lru_node_set_ref),
 // writing only when it is clear so that hot elements stay shared in every
 // CPU's cache.
-func (h *Hash) touch(e *htabElem) {
+func (h *Hash) touch(e *htabNode) {
 	if h.lru != nil && e.ref.Load() == 0 {
 		e.ref.Store(1)
 	}
 }
 
-// lookup1 is LookupElem in the single chunk c for a key of one word w.
-func (h *Hash) lookup1(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
+// lookup1 is LookupElem for a key of one word w.
+func (h *Hash) lookup1(cpu int, w uint64) unsafe.Pointer {
 	hash := hashFinish(h.hashStart, w)
 	b := hash & h.mask
 	head := &h.buckets[b].head
 	for {
 		ref := head.Load()
 		for ref&nullsBit == 0 {
-			i := ref - 1
-			e := &c.elems[i]
-			if e.hash.Load() == hash && atomic.LoadUint64(&c.keys[i]) == w {
+			c, i := h.chunkOf(ref)
+			off := h.rec(i)
+			e := (*htabNode)(unsafe.Pointer(&c.recs[off]))
+			if e.hash.Load() == hash && atomic.LoadUint64(&c.recs[off+uintptr(nodeWords)]) == w {
 				h.touch(e)
 				return h.valueOf(c, i, cpu)
 			}
@@ -780,18 +821,19 @@ func (h *Hash) lookup1(c *htabChunk, cpu int, w uint64) unsafe.Pointer {
 	}
 }
 
-// lookup2 is LookupElem in the single chunk c for a key of two words.
-func (h *Hash) lookup2(c *htabChunk, cpu int, w0, w1 uint64) unsafe.Pointer {
+// lookup2 is LookupElem for a key of two words.
+func (h *Hash) lookup2(cpu int, w0, w1 uint64) unsafe.Pointer {
 	hash := hashFinish(hashStep(h.hashStart, w0), w1)
 	b := hash & h.mask
 	head := &h.buckets[b].head
 	for {
 		ref := head.Load()
 		for ref&nullsBit == 0 {
-			i := ref - 1
-			e := &c.elems[i]
+			c, i := h.chunkOf(ref)
+			off := h.rec(i)
+			e := (*htabNode)(unsafe.Pointer(&c.recs[off]))
 			if e.hash.Load() == hash {
-				k := c.keys[2*i:][:2]
+				k := c.recs[off+uintptr(nodeWords):][:2]
 				if atomic.LoadUint64(&k[0]) == w0 && atomic.LoadUint64(&k[1]) == w1 {
 					h.touch(e)
 					return h.valueOf(c, i, cpu)
@@ -806,24 +848,22 @@ func (h *Hash) lookup2(c *htabChunk, cpu int, w0, w1 uint64) unsafe.Pointer {
 }
 
 // InlineLookup implements vm.LookupInliner: verified programs call the
-// table's lookup directly, one specialised for the key size where the
-// table has a fast path, as Linux calls __htab_map_lookup_elem from the
-// program. Hash of maps tables have none: their values are maps.
+// table's lookup directly, one specialised for 4, 8 and 16-byte keys, as
+// Linux calls __htab_map_lookup_elem from the program. Hash of maps tables
+// have none: their values are maps.
 func (h *Hash) InlineLookup() (vm.InlineLookup, bool) {
 	if h.objects {
 		return vm.InlineLookup{}, false
 	}
 	l := vm.InlineLookup{KeySize: h.keySize, ValueSize: h.info.ValueSize,
 		Writable: h.info.Flags&linux.BPF_F_RDONLY_PROG == 0, Lookup: h.lookupKey}
-	if h.single != nil {
-		switch h.keySize {
-		case 4:
-			l.Lookup = h.lookupKey4
-		case 8:
-			l.Lookup = h.lookupKey8
-		case 16:
-			l.Lookup = h.lookupKey16
-		}
+	switch h.keySize {
+	case 4:
+		l.Lookup = h.lookupKey4
+	case 8:
+		l.Lookup = h.lookupKey8
+	case 16:
+		l.Lookup = h.lookupKey16
 	}
 	return l, true
 }
@@ -840,14 +880,14 @@ func (h *Hash) lookupKey4(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
 	if cpu >= uint32(h.ncpu) {
 		return nil
 	}
-	return h.lookup1(h.single, int(cpu), uint64(binary.LittleEndian.Uint32((*[4]byte)(key)[:])))
+	return h.lookup1(int(cpu), uint64(binary.LittleEndian.Uint32((*[4]byte)(key)[:])))
 }
 
 func (h *Hash) lookupKey8(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
 	if cpu >= uint32(h.ncpu) {
 		return nil
 	}
-	return h.lookup1(h.single, int(cpu), binary.LittleEndian.Uint64((*[8]byte)(key)[:]))
+	return h.lookup1(int(cpu), binary.LittleEndian.Uint64((*[8]byte)(key)[:]))
 }
 
 func (h *Hash) lookupKey16(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
@@ -855,7 +895,7 @@ func (h *Hash) lookupKey16(cpu uint32, key unsafe.Pointer) unsafe.Pointer {
 		return nil
 	}
 	k := (*[16]byte)(key)
-	return h.lookup2(h.single, int(cpu), binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:]))
+	return h.lookup2(int(cpu), binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:]))
 }
 
 // LookupPerCPUElem implements PerCPUMap (htab_percpu_map_lookup_percpu_elem);
@@ -903,7 +943,7 @@ func (h *Hash) Lookup(key, value []byte, flags uint64) error {
 			return linux.ENOENT
 		}
 		c, i := h.chunkOf(id)
-		e := &c.elems[i]
+		e := h.node(c, i)
 		gen := e.gen.Load()
 		h.copyValueOut(id, value)
 		if e.gen.Load() == gen && e.hash.Load() == hash && h.keyEqual(c, i, key) {
@@ -949,7 +989,7 @@ func (h *Hash) NextKey(key, next []byte) error {
 		key = key[:h.keySize]
 		hash := hashKey(key, h.seed)
 		if id := h.find(key, hash); id != 0 {
-			if n := h.elem(id).next.Load(); n&nullsBit == 0 {
+			if n := h.nodeOf(id).next.Load(); n&nullsBit == 0 {
 				h.copyKeyOut(n, next)
 				return nil
 			}
@@ -984,7 +1024,7 @@ func (h *Hash) ForEachElem(cpu int, v Visitor) uint64 {
 			if v.Visit(h.keyOf(c, i), h.valueOf(c, i, cpu)) {
 				return n
 			}
-			ref = c.elems[i].next.Load()
+			ref = h.node(c, i).next.Load()
 		}
 	}
 	return n
@@ -994,7 +1034,7 @@ func (h *Hash) ForEachElem(cpu int, v Visitor) uint64 {
 func (h *Hash) Len() int {
 	n := 0
 	for b := range h.buckets {
-		for ref := h.buckets[b].head.Load(); ref&nullsBit == 0; ref = h.elem(ref).next.Load() {
+		for ref := h.buckets[b].head.Load(); ref&nullsBit == 0; ref = h.nodeOf(ref).next.Load() {
 			n++
 		}
 	}
@@ -1032,7 +1072,7 @@ func (h *Hash) LookupBatch(inBatch, keys, values []byte, count uint32, del bool,
 		n := uint32(0)
 		if b.head.Load()&nullsBit == 0 {
 			b.lock.lock(-1)
-			for ref := b.head.Load(); ref&nullsBit == 0; ref = h.elem(ref).next.Load() {
+			for ref := b.head.Load(); ref&nullsBit == 0; ref = h.nodeOf(ref).next.Load() {
 				n++
 			}
 			if n > count-total {
@@ -1043,7 +1083,7 @@ func (h *Hash) LookupBatch(inBatch, keys, values []byte, count uint32, del bool,
 				break
 			}
 			var freed []uint32
-			for ref := b.head.Load(); ref&nullsBit == 0; ref = h.elem(ref).next.Load() {
+			for ref := b.head.Load(); ref&nullsBit == 0; ref = h.nodeOf(ref).next.Load() {
 				h.copyKeyOut(ref, keys[int(total)*ks:])
 				h.copyValueOut(ref, values[int(total)*vs:])
 				total++

@@ -332,12 +332,12 @@ func TestLRUSyscallLookupDoesNotTouch(t *testing.T) {
 		h.Lookup(u32(i), out, 0)
 	}
 	for i := uint32(0); i < 4; i++ {
-		if h.elem(h.find(u32(i), hashKey(u32(i), h.seed))).ref.Load() != 0 {
+		if h.nodeOf(h.find(u32(i), hashKey(u32(i), h.seed))).ref.Load() != 0 {
 			t.Fatalf("syscall lookup set key %d's reference bit", i)
 		}
 	}
 	h.LookupElem(0, u32(2))
-	if h.elem(h.find(u32(2), hashKey(u32(2), h.seed))).ref.Load() == 0 {
+	if h.nodeOf(h.find(u32(2), hashKey(u32(2), h.seed))).ref.Load() == 0 {
 		t.Fatal("program lookup did not set the reference bit")
 	}
 }
@@ -419,7 +419,7 @@ func TestHashInlineLookup(t *testing.T) {
 						}
 					}
 				}
-				if h.single != nil {
+				if h.keyWords <= 2 {
 					k := key(3)
 					want := hashKey(k, h.seed)
 					w0 := loadWord(k[:min(8, len(k))])

@@ -181,7 +181,7 @@ func (l *lru) alloc(h *Hash, cpu int) (uint32, error) {
 	}
 	e := h.elem(id)
 	list.free = e.lruNext
-	e.ref.Store(0)
+	h.nodeOf(id).ref.Store(0)
 	list.inactive.pushHead(h, id, lruInactive)
 	return id, nil
 }
@@ -212,8 +212,8 @@ func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 		for k := 0; k < lruScan && list.active.tail != 0; k++ {
 			id := list.active.tail
 			list.active.remove(h, id)
-			if e := h.elem(id); e.ref.Load() != 0 {
-				e.ref.Store(0)
+			if n := h.nodeOf(id); n.ref.Load() != 0 {
+				n.ref.Store(0)
 				list.active.pushHead(h, id, lruActive)
 			} else {
 				list.inactive.pushHead(h, id, lruInactive)
@@ -230,10 +230,10 @@ func (l *lru) shrinkLocked(h *Hash, list *lruList, cpu int) {
 	for _, q := range []*lruQueue{&list.inactive, &list.active} {
 		for k := q.n; k > 0 && q.tail != 0 && busy < lruScan; k-- {
 			id := q.tail
-			e := h.elem(id)
+			n := h.nodeOf(id)
 			q.remove(h, id)
-			if e.ref.Load() != 0 {
-				e.ref.Store(0)
+			if n.ref.Load() != 0 {
+				n.ref.Store(0)
 				list.active.pushHead(h, id, lruActive)
 				continue
 			}
