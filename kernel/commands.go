@@ -23,6 +23,7 @@ func (k *Kernel) Commands(t *Task) []shell.Command {
 		},
 		Poweroff: b.Poweroff,
 	})
+	cmds = append(cmds, k.kprobeCommands(t)...)
 	return append(cmds,
 		shell.Command{
 			Name: "selfcheck", Help: "check that every CPU runs goroutines, that sleeping and the GC work",

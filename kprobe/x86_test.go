@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/arch/x86/x86asm"
 
-	"hachi/kprobe/internal/probetest"
+	"hachi/kprobe/probetest"
 	"hachi/perf"
 	"hachi/syscall/linux"
 )
@@ -155,8 +155,8 @@ func ripDisp(inst x86asm.Inst) int64 {
 func TestX86EmulateCall(t *testing.T) {
 	im := selfImage(t)
 	m, _ := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Caller")
-	callee := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Target")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Caller")
+	callee := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Target")
 	call := insnAt(t, im, fn, func(i x86asm.Inst) bool { return i.Op == x86asm.CALL })
 	r := &recorder{}
 	p, err := m.Place(perf.KprobeSpec{Addr: call.addr}, r)
@@ -182,7 +182,7 @@ func TestX86EmulateCall(t *testing.T) {
 func TestX86EmulateBranch(t *testing.T) {
 	im := selfImage(t)
 	m, _ := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Branch")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Branch")
 	jcc := insnAt(t, im, fn, func(i x86asm.Inst) bool { _, ok := x86Conds[i.Op]; return ok })
 	p, err := m.Place(perf.KprobeSpec{Addr: jcc.addr}, &recorder{})
 	if err != nil {
@@ -235,7 +235,7 @@ func TestX86Condition(t *testing.T) {
 func TestX86ReturnProbe(t *testing.T) {
 	im := selfImage(t)
 	m, fm := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Target")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Target")
 	if _, err := m.Place(perf.KprobeSpec{Symbol: fn.Name, Offset: 1, Retprobe: true}, &recorder{}); !errors.Is(err, linux.EINVAL) {
 		t.Errorf("return probe at an offset: %v, want EINVAL", err)
 	}
@@ -270,7 +270,7 @@ func TestX86ReturnProbe(t *testing.T) {
 func TestX86SlotResume(t *testing.T) {
 	im := selfImage(t)
 	m, fm := newManager(t, AMD64, im, 2)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.AddressOfGlobal")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.AddressOfGlobal")
 	lea := insnAt(t, im, fn, func(i x86asm.Inst) bool { return ripDisp(i) != 0 })
 	p, err := m.Place(perf.KprobeSpec{Addr: lea.addr}, &recorder{})
 	if err != nil {
@@ -307,7 +307,7 @@ func TestMissedInHandler(t *testing.T) {
 	im := selfImage(t)
 	m, fm := newManager(t, AMD64, im, 2)
 	inner := &recorder{}
-	innerFn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Branch")
+	innerFn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Branch")
 	pi, err := m.Place(perf.KprobeSpec{Symbol: innerFn.Name}, inner)
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +322,7 @@ func TestMissedInHandler(t *testing.T) {
 			}
 		}
 	}
-	po, err := m.Place(perf.KprobeSpec{Symbol: "hachi/kprobe/internal/probetest.Caller"}, outer)
+	po, err := m.Place(perf.KprobeSpec{Symbol: "hachi/kprobe/probetest.Caller"}, outer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestUnregisterWaitsForHandler(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
 	r := &recorder{onHit: func(int, *perf.Regs) { close(entered); <-release }}
-	p, err := m.Place(perf.KprobeSpec{Symbol: "hachi/kprobe/internal/probetest.Branch"}, r)
+	p, err := m.Place(perf.KprobeSpec{Symbol: "hachi/kprobe/probetest.Branch"}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestUnregisterWaitsForHandler(t *testing.T) {
 func TestForeignBreakpoint(t *testing.T) {
 	im := selfImage(t)
 	m, fm := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Branch")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Branch")
 	fm.mem(fn.Addr, 1)[0] = int3 // someone else's breakpoint
 	regs := linux.PtRegsAMD64{Ip: fn.Addr + 1}
 	if m.Trap(0, fn.Addr, unsafe.Pointer(&regs)) {
@@ -392,7 +392,7 @@ func (nopHandler) Hit(int, *perf.Regs) {}
 func TestTrapDoesNotAllocate(t *testing.T) {
 	im := selfImage(t)
 	m, fm := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Caller")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Caller")
 	p, err := m.Place(perf.KprobeSpec{Symbol: fn.Name}, nopHandler{})
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +411,7 @@ func TestTrapDoesNotAllocate(t *testing.T) {
 func TestRegisterErrors(t *testing.T) {
 	im := selfImage(t)
 	m, _ := newManager(t, AMD64, im, 1)
-	fn := mustSymbol(t, im.symtab, "hachi/kprobe/internal/probetest.Caller")
+	fn := mustSymbol(t, im.symtab, "hachi/kprobe/probetest.Caller")
 	start, end := im.symtab.Text()
 	tests := []struct {
 		name string
@@ -441,7 +441,7 @@ func TestRegisterErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	for _, name := range []string{"runtime.mallocgc", "hachi/kprobe/internal/probetest.Branch", "fmt.Sprintf"} {
+	for _, name := range []string{"runtime.mallocgc", "hachi/kprobe/probetest.Branch", "fmt.Sprintf"} {
 		p, err := m.Place(perf.KprobeSpec{Symbol: name}, nopHandler{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

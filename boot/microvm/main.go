@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	kernel.Main(kernel.Board{
+	b := kernel.Board{
 		Machine:         "x86_64",
 		NumCPU:          amd64.NumCPU,
 		CPUID:           amd64.CPUID,
@@ -31,7 +31,14 @@ func main() {
 				"idle: " + amd64.IdleMode(),
 			}
 		},
-	})
+	}
+	if kp, err := amd64.Kprobes(); err != nil {
+		fmt.Printf("kprobes: %v\n", err)
+	} else {
+		b.Kprober = kp
+		b.Kallsyms = kp.Symbols().WriteKallsyms
+	}
+	kernel.Main(b)
 }
 
 // cpus lists the CPUs; a CPU's index is its local APIC ID (arch/amd64.CPUID).
