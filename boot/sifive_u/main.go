@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	kernel.Main(kernel.Board{
+	b := kernel.Board{
 		Machine: "riscv64",
 		NumCPU:  riscv64.NumCPU,
 		CPUID:   riscv64.CPUID,
@@ -28,5 +28,12 @@ func main() {
 		ConsoleWrite:    riscv64.ConsoleWrite,
 		Poweroff:        riscv64.Poweroff,
 		Exit:            riscv64.Exit,
-	})
+	}
+	if kp, err := riscv64.Kprobes(); err != nil {
+		println("kprobes:", err.Error())
+	} else {
+		b.Kprober = kp
+		b.Kallsyms = kp.Symbols().WriteKallsyms
+	}
+	kernel.Main(b)
 }
