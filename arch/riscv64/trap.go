@@ -91,7 +91,7 @@ func trapInit() error {
 			return
 		}
 		gs := *word(m + mGsignal)
-		if gs == 0 || *word(gs+gM) != m {
+		if gs == 0 || *word(gs + gM) != m {
 			errTrap = errors.New("riscv64: traps: m.gsignal not where Go 1.26 keeps it")
 			return
 		}
