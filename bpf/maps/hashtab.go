@@ -344,6 +344,20 @@ func (h *Hash) keyOf(c *htabChunk, i uint32) unsafe.Pointer {
 	return unsafe.Pointer(&c.recs[h.rec(i)+uintptr(nodeWords)])
 }
 
+// recAt is the address of slot i's record in c, for the lookups' fast
+// paths: slots come from ids the table itself links, so no bounds check.
+func (h *Hash) recAt(c *htabChunk, i uint32) unsafe.Pointer {
+	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(c.recs)), uintptr(i)*uintptr(h.recWords)*8)
+}
+
+// valueAt is valueOf for slot i of c whose record is at rec.
+func (h *Hash) valueAt(c *htabChunk, i uint32, rec unsafe.Pointer, cpu int) unsafe.Pointer {
+	if h.percpu {
+		return h.valueOf(c, i, cpu)
+	}
+	return unsafe.Add(rec, uintptr(nodeWords+h.keyWords)*8)
+}
+
 // valueOf is the value of slot i of c: cpu's slot for per-CPU tables, else
 // the only one, after the key in the record.
 func (h *Hash) valueOf(c *htabChunk, i uint32, cpu int) unsafe.Pointer {
@@ -802,15 +816,19 @@ func (h *Hash) lookup1(cpu int, w uint64) unsafe.Pointer {
 	hash := hashFinish(h.hashStart, w)
 	b := hash & h.mask
 	head := &h.buckets[b].head
+	single := h.single
 	for {
 		ref := head.Load()
 		for ref&nullsBit == 0 {
-			c, i := h.chunkOf(ref)
-			off := h.rec(i)
-			e := (*htabNode)(unsafe.Pointer(&c.recs[off]))
-			if e.hash.Load() == hash && atomic.LoadUint64(&c.recs[off+uintptr(nodeWords)]) == w {
+			c, i := single, ref-1
+			if c == nil {
+				c, i = h.chunkOf(ref)
+			}
+			rec := h.recAt(c, i)
+			e := (*htabNode)(rec)
+			if e.hash.Load() == hash && atomic.LoadUint64((*uint64)(unsafe.Add(rec, nodeWords*8))) == w {
 				h.touch(e)
-				return h.valueOf(c, i, cpu)
+				return h.valueAt(c, i, rec, cpu)
 			}
 			ref = e.next.Load()
 		}
@@ -826,17 +844,21 @@ func (h *Hash) lookup2(cpu int, w0, w1 uint64) unsafe.Pointer {
 	hash := hashFinish(hashStep(h.hashStart, w0), w1)
 	b := hash & h.mask
 	head := &h.buckets[b].head
+	single := h.single
 	for {
 		ref := head.Load()
 		for ref&nullsBit == 0 {
-			c, i := h.chunkOf(ref)
-			off := h.rec(i)
-			e := (*htabNode)(unsafe.Pointer(&c.recs[off]))
+			c, i := single, ref-1
+			if c == nil {
+				c, i = h.chunkOf(ref)
+			}
+			rec := h.recAt(c, i)
+			e := (*htabNode)(rec)
 			if e.hash.Load() == hash {
-				k := c.recs[off+uintptr(nodeWords):][:2]
+				k := (*[2]uint64)(unsafe.Add(rec, nodeWords*8))
 				if atomic.LoadUint64(&k[0]) == w0 && atomic.LoadUint64(&k[1]) == w1 {
 					h.touch(e)
-					return h.valueOf(c, i, cpu)
+					return h.valueAt(c, i, rec, cpu)
 				}
 			}
 			ref = e.next.Load()
