@@ -52,12 +52,12 @@ type LookupInliner interface {
 	InlineLookup() (l InlineLookup, ok bool)
 }
 
-// Address of the element of an array lookup: index i of the running CPU, or
-// 0 when either is out of range. Like Linux, which masks the index with
-// index_mask after the bounds check so that a mispredicted check cannot
-// read past the array (Spectre v1), the index is masked: with
-// array_index_nospec's mask (all ones when i < max, zero otherwise), which
-// needs no storage rounded up to a power of two.
+// element is the address of index i of cpu's values, or 0 when either is
+// out of range. Like Linux, which masks the index with index_mask after
+// the bounds check so that a mispredicted check cannot read past the array
+// (Spectre v1), the index is masked: with array_index_nospec's mask (all
+// ones when i < max, zero otherwise), which needs no storage rounded up to
+// a power of two as index_mask does.
 func (a *ArrayLayout) element(i uint64, cpu uint32) uint64 {
 	max := uint64(a.MaxEntries)
 	if i >= max || cpu >= a.CPUs {
