@@ -217,6 +217,22 @@ func (m *Manager) Place(spec perf.KprobeSpec, h perf.KprobeHandler) (*Probe, err
 	return p, nil
 }
 
+// Instructions returns the addresses of fn's instructions as the probe
+// machinery decodes them: where a kprobe may be placed in fn.
+func (m *Manager) Instructions(fn Symbol) ([]uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	insns, err := decodeFunc(m.isa, fn, m.originalCode(fn))
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]uint64, len(insns))
+	for i := range insns {
+		addrs[i] = insns[i].addr
+	}
+	return addrs, nil
+}
+
 // resolve turns a spec into the address to probe and its function, with
 // Linux's errors (kprobe_addr, check_kprobe_address_safe,
 // kprobe_on_func_entry).

@@ -162,9 +162,13 @@ saved:
 	MOV	F_G(X2), g
 	BEQ	X9, ZERO, foreign
 
-	// Resume at the (new) pc.
+	// Resume at the (new) pc, with the mstatus of this trap: a trap
+	// taken inside it changed MPP and MPIE (MRET sets MPP to the least
+	// privileged mode).
 	MOV	0(X2), X5
 	CSRRW(0, MEPC, 5)
+	MOV	F_STATUS(X2), X5
+	CSRRW(0, MSTATUS, 5)
 	MOV	F_TOP(X2), X5
 	BEQ	X5, ZERO, 2(PC)		// nested: mscratch stays 0
 	CSRRW(0, MSCRATCH, 5)
@@ -174,6 +178,8 @@ saved:
 	MRET
 
 foreign:
+	MOV	F_STATUS(X2), X5
+	CSRRW(0, MSTATUS, 5)
 	MOV	F_TOP(X2), X5
 	BEQ	X5, ZERO, 2(PC)
 	CSRRW(0, MSCRATCH, 5)

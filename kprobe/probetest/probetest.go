@@ -38,3 +38,58 @@ func Branch(x int) int {
 //
 //go:noinline
 func Sum4(a, b, c, d int) int { return a + 2*b + 3*c + 4*d }
+
+// Switch is a dense switch, which the compiler turns into a jump table
+// (an indirect jump inside the function).
+//
+//go:noinline
+func Switch(x int) int {
+	switch x {
+	case 0:
+		return 10
+	case 1:
+		return 21
+	case 2:
+		return 32
+	case 3:
+		return 43
+	case 4:
+		return 54
+	case 5:
+		return 65
+	case 6:
+		return 76
+	case 7:
+		return 87
+	case 8:
+		return 98
+	}
+	return -1
+}
+
+// Loop sums i*i for i below n: a backward conditional branch.
+//
+//go:noinline
+func Loop(n int) int {
+	s := 0
+	for i := 0; i < n; i++ {
+		s += i * i
+	}
+	return s
+}
+
+// Indirect calls f through a function value: an indirect call.
+//
+//go:noinline
+func Indirect(f func(int) int, x int) int { return f(x) + 1 }
+
+// Recurse calls itself depth times, then Target: Target runs deep in the
+// goroutine's stack.
+//
+//go:noinline
+func Recurse(depth, x int) int {
+	if depth == 0 {
+		return Target(x, x)
+	}
+	return Recurse(depth-1, x) + 1
+}
