@@ -46,8 +46,12 @@ func parsePclntab(data []byte, textStart uint64) (*pclntab, error) {
 		return nil, errPclntab
 	}
 	word := func(i int) uint64 { return binary.LittleEndian.Uint64(data[8+8*i:]) }
-	t := &pclntab{data: data, textStart: textStart, minLC: uint64(data[6]), nfunc: int(word(0))}
-	if t.minLC == 0 || t.nfunc <= 0 {
+	nfunc := word(0)
+	if nfunc == 0 || nfunc > uint64(len(data))/8 {
+		return nil, errPclntab
+	}
+	t := &pclntab{data: data, textStart: textStart, minLC: uint64(data[6]), nfunc: int(nfunc)}
+	if t.minLC == 0 {
 		return nil, errPclntab
 	}
 	section := func(off uint64) ([]byte, error) {

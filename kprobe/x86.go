@@ -108,7 +108,9 @@ func (amd64) stackCheck(code []byte) bool {
 
 func (amd64) decode(code []byte, addr uint64) (insn, error) {
 	inst, err := x86asm.Decode(code, 64)
-	if err != nil || inst.Len == 0 {
+	// x86asm answers a truncated or invalid instruction with a bare
+	// prefix (Op 0) and no error (found by FuzzX86Slot).
+	if err != nil || inst.Len == 0 || inst.Op == 0 {
 		return insn{}, linux.EILSEQ
 	}
 	in := insn{addr: addr, length: inst.Len, code: code[:inst.Len], act: actSlot}

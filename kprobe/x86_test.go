@@ -3,6 +3,7 @@
 package kprobe
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"sync"
@@ -449,4 +450,61 @@ func TestRegisterErrors(t *testing.T) {
 		}
 		p.Unregister()
 	}
+}
+
+// FuzzX86Slot: any bytes decode, are checked and, when they run out of
+// line, relocate into a slot whose copy decodes to the same operation
+// reaching the same RIP-relative address; emulation never panics.
+func FuzzX86Slot(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x48, 0x8d, 0x05, 0x10, 0x00, 0x00, 0x00}, // LEAQ 0x10(RIP), AX
+		{0xe8, 0, 0, 0, 0},                         // CALL rel32
+		{0xff, 0x14, 0xc5, 0, 0, 0, 0},             // CALL [RAX*8]
+		{0x74, 0x05},                               // JE +5
+		{0xc2, 0x08, 0x00},                         // RET 8
+		{0xe2, 0xfe},                               // LOOP
+		{0xcc},
+	} {
+		f.Add(seed)
+	}
+	const addr, slot = 0x10020000, 0x10900000
+	f.Fuzz(func(t *testing.T, code []byte) {
+		in, err := AMD64.decode(code, addr)
+		if err != nil || AMD64.check(&in) != nil {
+			return
+		}
+		// Only complete instructions: code in a function is followed by
+		// more code, and x86asm reads a truncated one differently.
+		if padded, err := AMD64.decode(append(append([]byte(nil), in.code...), 0x90, 0x90, 0x90, 0x90), addr); err != nil || padded.length != in.length {
+			return
+		}
+		if in.act != actSlot {
+			var frame [32]uint64
+			var stack [16]uint64
+			frame[19] = uint64(uintptr(unsafe.Pointer(&stack[8]))) // sp
+			switch in.act {
+			case actJumpInd, actCallInd:
+				if in.op.mem {
+					return // would read arbitrary memory
+				}
+			}
+			AMD64.emulate(&in, unsafe.Pointer(&frame))
+			return
+		}
+		b, err := AMD64.slot(&in, slot, []byte{0x90})
+		if err != nil {
+			return
+		}
+		orig, _ := x86asm.Decode(in.code, 64)
+		moved, err := x86asm.Decode(b, 64)
+		if err != nil || moved.Op != orig.Op || moved.Len != in.length {
+			t.Fatalf("% x relocated to % x: %v", in.code, b, moved)
+		}
+		if got, want := slot+uint64(in.length)+uint64(ripDisp(moved)), addr+uint64(in.length)+uint64(ripDisp(orig)); in.pcrelLen != 0 && got != want {
+			t.Fatalf("% x: slot reaches %#x, want %#x", in.code, got, want)
+		}
+		if !bytes.HasPrefix(b[in.length:], []byte{0x90, 0xe9}) {
+			t.Fatalf("% x: slot % x does not end with the epilogue and a jump", in.code, b)
+		}
+	})
 }
