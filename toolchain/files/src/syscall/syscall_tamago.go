@@ -17,7 +17,7 @@ import (
 // GOOS=tamago has no operating system below the program: this package
 // provides the API shape of js/wasm (which packages os, net and
 // internal/poll are written against) with no processes, no network and a
-// file system made of the console (file_tamago.go).
+// file system in memory whose descriptors 0-2 are the console (file_tamago.go).
 
 const direntSize = 8 + 8 + 2 + 256
 
@@ -49,9 +49,10 @@ const PathMax = 256
 // zero Errno is by convention a non-error.
 type Errno uintptr
 
+// Error returns Linux's string for e (zerrors_tamago.go, made by build.sh).
 func (e Errno) Error() string {
-	if 0 <= int(e) && int(e) < len(errorstr) {
-		if s := errorstr[e]; s != "" {
+	if 0 <= int(e) && int(e) < len(linuxErrors) {
+		if s := linuxErrors[e]; s != "" {
 			return s
 		}
 	}
@@ -225,12 +226,6 @@ func Sysctl(key string) (string, error) {
 		return "tamago", nil
 	}
 	return "", ENOSYS
-}
-
-const ImplementsGetwd = true
-
-func Getwd() (wd string, err error) {
-	return "/", nil
 }
 
 // The program runs as root, as process 1.
