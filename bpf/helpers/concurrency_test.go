@@ -2,6 +2,7 @@ package helpers_test
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,9 @@ func onCPUs(t *testing.T, w *world, p *vm.Program, n int, ctx func(cpu, i int) [
 	go func() {
 		for !stop.Load() {
 			sys()
+			// Yield: without preemption (GOOS=tamago on one CPU, like
+			// js/wasm) this loop would keep the CPU from the programs.
+			runtime.Gosched()
 		}
 		close(done)
 	}()

@@ -3,6 +3,7 @@ package maps
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,9 @@ import (
 // reports only real bugs of the maps.
 
 // onCPUs runs f on testCPUs goroutines, one per CPU, and sys on another.
+// sys loops until stop is closed and yields (runtime.Gosched) on each turn:
+// without preemption (GOOS=tamago on one CPU, like js/wasm) a goroutine
+// that never blocks keeps its CPU, and the CPUs' goroutines would never run.
 func onCPUs(f func(cpu int), sys func(stop <-chan struct{})) {
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -77,6 +81,7 @@ func TestConcurrentHash(t *testing.T) {
 					case <-stop:
 						return
 					default:
+						runtime.Gosched()
 					}
 					var prev []byte
 					for n := 0; n < 1000; n++ {
@@ -134,6 +139,7 @@ func TestConcurrentLRU(t *testing.T) {
 				case <-stop:
 					return
 				default:
+					runtime.Gosched()
 				}
 				h.Update(u64(1<<40|i%50), u64(1<<40|i%50+1), 0)
 				h.Delete(u64(1<<40 | (i+25)%50))
@@ -196,6 +202,7 @@ func TestConcurrentQueue(t *testing.T) {
 			case <-stop:
 				return
 			default:
+				runtime.Gosched()
 			}
 		}
 	})
@@ -220,7 +227,8 @@ func TestConcurrentRingBuf(t *testing.T) {
 			n := 8 + int(i%97)
 			p := rb.Reserve(cpu, uint64(n))
 			if p == nil {
-				continue // full: the consumer catches up
+				runtime.Gosched() // full: let the consumer catch up
+				continue
 			}
 			b := unsafe.Slice((*byte)(p), n)
 			binary.LittleEndian.PutUint64(b, uint64(cpu)<<32|i)
@@ -255,6 +263,7 @@ func TestConcurrentRingBuf(t *testing.T) {
 				return
 			default:
 				consume()
+				runtime.Gosched()
 			}
 		}
 	})
@@ -302,6 +311,7 @@ func TestConcurrentLPMTrie(t *testing.T) {
 			case <-stop:
 				return
 			default:
+				runtime.Gosched()
 			}
 			var prev []byte
 			for n := 0; n < 300; n++ {
@@ -334,6 +344,7 @@ func TestConcurrentArrayCounters(t *testing.T) {
 					return
 				default:
 					a.Lookup(u32(1), out, 0)
+					runtime.Gosched()
 				}
 			}
 		})
