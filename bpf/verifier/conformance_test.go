@@ -10,11 +10,20 @@ import (
 
 	"hachi/bpf/asm"
 	"hachi/bpf/vm"
+	"hachi/bpf/vm/vmtest"
 	"hachi/syscall/linux"
 )
 
-// conformanceDir is the bpf_conformance suite's data (see its README).
-const conformanceDir = "../../../shared/bpf_conformance"
+// conformanceDir returns the bpf_conformance suite's data (see its README),
+// where vmtest.SuiteDir finds it.
+func conformanceDir(t *testing.T) string {
+	t.Helper()
+	dir, err := vmtest.SuiteDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 // conformanceHelper is the suite's helper #5: it returns its first argument.
 func conformanceHelper(_ *vm.Env, r1, _, _, _, _ uint64) uint64 { return r1 }
@@ -57,9 +66,9 @@ var refusedConformance = map[string]string{
 }
 
 func TestConformanceSuite(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(conformanceDir, "tests", "*.data"))
+	files, err := filepath.Glob(filepath.Join(conformanceDir(t), "tests", "*.data"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("conformance suite not found in %s: %v", conformanceDir, err)
+		t.Fatalf("conformance suite not found in %s: %v", conformanceDir(t), err)
 	}
 	sort.Strings(files)
 	accepted, refused := 0, 0
@@ -111,7 +120,7 @@ var safeNegative = map[string]string{
 // assembler refuses, a program the verifier refuses (with why), or a safe
 // program listed in safeNegative. A file it cannot classify fails.
 func TestConformanceNegative(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(conformanceDir, "negative", "*"))
+	files, err := filepath.Glob(filepath.Join(conformanceDir(t), "negative", "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("negative suite not found: %v", err)
 	}

@@ -7,12 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"hachi/bpf/vm/vmtest"
 )
 
 // TestVerify runs the verify command on conformance files, assembly and a
 // clang-built object (when clang is present; CI requires it).
 func TestVerify(t *testing.T) {
-	suite := "../../../shared/bpf_conformance/tests/"
+	suiteDir, err := vmtest.SuiteDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite := filepath.Join(suiteDir, "tests") + "/"
 	accepted := write(t, "ok.s", "ldxw %r0, [%r1+0]\nexit\n")
 	refused := write(t, "bad.s", "ldxdw %r0, [%r1+0]\nexit\n")
 	for _, tt := range []struct {
