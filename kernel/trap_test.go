@@ -253,11 +253,11 @@ func TestCPUClockCountsWithoutTimer(t *testing.T) {
 	a := AllocValue[linux.PerfEventAttr]()
 	*a = linux.PerfEventAttr{Type: linux.PERF_TYPE_SOFTWARE, Size: uint32(unsafe.Sizeof(*a)),
 		Config: linux.PERF_COUNT_SW_CPU_CLOCK}
+	start := k.Nanotime() // before the open, which enables the event and starts its count
 	fd := mustOK[uint64](t, "perf_event_open")(c.call("perf_event_open",
 		uint64(uintptr(unsafe.Pointer(a))), ^uint64(0), 0, ^uint64(0), 0))
 	runtime.KeepAlive(a)
 	defer c.call("close", fd)
-	start := k.Nanotime()
 	time.Sleep(5 * time.Millisecond)
 	buf := Alloc(8)
 	if n, err := c.call("read", fd, addrOf(buf), 8); n != 8 || err != nil {
