@@ -330,3 +330,37 @@ func BenchmarkGuestKretprobeNop(b *testing.B) {
 		probetest.Sum4(i, 1, 2, 3)
 	}
 }
+
+// TestGuestPatchWhileRunning places and removes probes on runtime.mallocgc
+// again and again while every CPU allocates: breakpoints are written and
+// removed under CPUs executing the function, and hits on breakpoints
+// being removed take the stale path.
+func TestGuestPatchWhileRunning(t *testing.T) {
+	m := manager(t)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var sink atomic.Pointer[[]byte]
+	for range 2 * numCPU() {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				b := make([]byte, 16+i%512)
+				sink.Store(&b)
+				if i%32 == 0 {
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	r := &recorder{}
+	for i := range 200 {
+		p := place(t, m, perf.KprobeSpec{Symbol: "runtime.mallocgc", Retprobe: i%2 == 1}, r)
+		time.Sleep(200 * time.Microsecond)
+		p.Unregister()
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d hits: %v", r.total(), r.perCPU[:numCPU()])
+	if r.total() == 0 {
+		t.Error("no hit")
+	}
+}

@@ -55,7 +55,14 @@ type Manager struct {
 	// change: the trap side reads them without a lock.
 	sites     atomic.Pointer[[]*site]
 	slotsFree []int
-	cpus      []cpuState
+	// removed are the last sites removed, kept with their slots: a CPU
+	// that trapped on a breakpoint just removed (or, under QEMU's
+	// multi-threaded TCG, keeps fetching it for a while after the
+	// removal was synchronised) carries the instruction out as the site
+	// did instead of re-executing the address, so it always makes
+	// progress. Replaced whole on change, like sites.
+	removed atomic.Pointer[[]*site]
+	cpus    []cpuState
 }
 
 // cpuState is one CPU's probe state. Only that CPU writes it from its
@@ -78,7 +85,9 @@ type cpuState struct {
 	// stored in trap context: no write barrier runs there).
 	frame [maxFrame / 8]uint64
 	regs  perf.Regs
-	_     [64]byte
+	// text holds the bytes at a breakpoint no probe claims.
+	text [4]byte
+	_    [64]byte
 }
 
 // site is one placed breakpoint: the instruction it replaced and the
@@ -128,6 +137,7 @@ func New(arch isa, mach Machine, syms *Symtab) *Manager {
 	}
 	empty := []*site{}
 	m.sites.Store(&empty)
+	m.removed.Store(&empty)
 	return m
 }
 
@@ -455,10 +465,21 @@ func (p *Probe) Unregister() {
 		m.mach.Poke(s.addr, s.orig)
 	}
 	m.publish(nil, drop)
-	m.synchronize(drop)
-	m.freeSites(drop)
+	// The dropped sites join the removed ones; the oldest beyond
+	// maxRemoved leave them and give back their slots.
+	removed := append(append([]*site(nil), drop...), *m.removed.Load()...)
+	var evicted []*site
+	if len(removed) > maxRemoved {
+		removed, evicted = removed[:maxRemoved], removed[maxRemoved:]
+	}
+	m.removed.Store(&removed)
+	m.synchronize(append(drop, evicted...))
+	m.freeSites(evicted)
 	m.mu.Unlock()
 }
+
+// maxRemoved bounds the removed sites kept with their slots.
+const maxRemoved = 64
 
 // synchronize waits until no CPU can still be using the dropped sites or
 // p's handler: each CPU is seen with no trap in flight, not stepping one
@@ -514,12 +535,20 @@ func (m *Manager) trap(c *cpuState, cpu int, addr uint64, frame unsafe.Pointer) 
 	s := m.lookup(addr)
 	if s == nil {
 		// A breakpoint removed after this CPU hit it (its bytes are
-		// back): execute the original instruction, like Linux's
-		// kprobe_int3_handler.
-		var b [4]byte
-		m.mach.ReadText(addr, b[:])
-		if m.isa.isBreakpoint(b[:]) {
+		// back): the original instruction is carried out, like
+		// Linux's kprobe_int3_handler, through the removed site when
+		// it is still known (see Manager.removed), else by resuming at
+		// the address. c.text, not a local array: a local passed to
+		// an interface method would be moved to the heap, an
+		// allocation in trap context (found by
+		// TestGuestPatchWhileRunning).
+		m.mach.ReadText(addr, c.text[:])
+		if m.isa.isBreakpoint(c.text[:]) {
 			return false
+		}
+		if r := lookupIn(*m.removed.Load(), addr); r != nil {
+			m.resume(c, cpu, r, frame)
+			return true
 		}
 		m.isa.setIP(frame, addr)
 		return true
@@ -536,18 +565,7 @@ func (m *Manager) trap(c *cpuState, cpu int, addr uint64, frame unsafe.Pointer) 
 		t := m.isa.target(in, frame)
 		leaving = t < s.fn.Addr || t >= s.fn.End()
 	}
-	if in.act == actSlot {
-		if m.isa.slotReturns() {
-			m.mach.EnterSlot(cpu)
-		} else {
-			c.stepEnd = s.slotAddr + uint64(in.length)
-			c.stepNext = addr + uint64(in.length)
-			c.stepping.Store(addr)
-		}
-		m.isa.setIP(frame, s.slotAddr)
-	} else {
-		m.isa.setIP(frame, m.isa.emulate(in, frame))
-	}
+	m.resume(c, cpu, s, frame)
 	for _, p := range probes {
 		switch {
 		case !p.ret:
@@ -558,6 +576,34 @@ func (m *Manager) trap(c *cpuState, cpu int, addr uint64, frame unsafe.Pointer) 
 		}
 	}
 	return true
+}
+
+// resume carries out the probed instruction of s: out of line in its
+// slot, or emulated on frame.
+func (m *Manager) resume(c *cpuState, cpu int, s *site, frame unsafe.Pointer) {
+	in := &s.in
+	if in.act != actSlot {
+		m.isa.setIP(frame, m.isa.emulate(in, frame))
+		return
+	}
+	if m.isa.slotReturns() {
+		m.mach.EnterSlot(cpu)
+	} else {
+		c.stepEnd = s.slotAddr + uint64(in.length)
+		c.stepNext = s.addr + uint64(in.length)
+		c.stepping.Store(s.addr)
+	}
+	m.isa.setIP(frame, s.slotAddr)
+}
+
+// lookupIn finds the site at addr in a list (not sorted), nil if none.
+func lookupIn(l []*site, addr uint64) *site {
+	for _, s := range l {
+		if s.addr == addr {
+			return s
+		}
+	}
+	return nil
 }
 
 // run calls p's handler with a copy of frame, unless a handler is already

@@ -3,6 +3,7 @@
 package amd64
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -34,9 +35,11 @@ import (
 // enters at IST1 again, so each trap moves IST1 below what it may use: a
 // trap from outside may use the gsignal stack down to stack.lo+8 KiB
 // (its stackguard0 is moved there, so going deeper throws instead of
-// overwriting), a trap inside a handler the 8 KiB below; such a trap only
-// counts a miss (package kprobe), it never runs a handler, so it is never
-// entered a third time.
+// overwriting), a trap inside a handler the 8 KiB below, down to 2 KiB
+// above stack.lo; such a trap only counts a miss (package kprobe), it never
+// runs a handler, so a third one should never come: if it does, its frame
+// is found below that floor and TamaGo's handler reports it rather than
+// let it overwrite the stack.
 //
 // The IPI of vector trapIPIVector sets up the other CPUs (GDT with a TSS
 // per CPU for the IST stacks, GS base pointing at the CPU's trapCPU) and
@@ -192,6 +195,13 @@ func trapSetup() error {
 	trapGDTR[0] = uint64(len(trapGDT)*8-1) | base<<16
 	trapGDTR[1] = base >> 48
 
+	// The set-up IPI finds the CPU's M through the g it interrupts:
+	// every CPU must be running Go (the runtime starts the M of a CPU
+	// only when it has work for it; an AP still waiting for its M would
+	// take the IPI at its first instruction, before it has a g).
+	if err := trapWaitCPUsRunning(n); err != nil {
+		return err
+	}
 	bp, ipi := trapEntries()
 	setGate(trapIPIVector, ipi, 0)
 	trapIPIMu.Lock()
@@ -211,7 +221,8 @@ func trapSetup() error {
 		return fmt.Errorf("amd64: traps: CPU %d has GS base %#x", self, got)
 	}
 	for i := range n {
-		if trapCPUs[i].index != uint64(i) {
+		ist1 := binary.LittleEndian.Uint64(trapCPUs[i].tss[0x24:])
+		if trapCPUs[i].index != uint64(i) || ist1 == 0 {
 			return fmt.Errorf("amd64: traps: CPU %d did not set up", i)
 		}
 	}
@@ -226,6 +237,28 @@ func trapSetup() error {
 // delivery, assert, destination shorthand "all excluding self" (Intel
 // SDM vol. 3A, 11.6.1).
 const ipiOthers = trapIPIVector | 1<<14 | 3<<18
+
+// trapWaitCPUsRunning runs goroutines until each of the n CPUs has been
+// seen running one, or a second has passed.
+func trapWaitCPUsRunning(n int) error {
+	all := uint64(1)<<n - 1
+	var seen atomic.Uint64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(time.Second)
+	for range 2 * n {
+		wg.Go(func() {
+			for seen.Load() != all && time.Now().Before(deadline) {
+				seen.Or(1 << CPUID())
+				runtime.Gosched()
+			}
+		})
+	}
+	wg.Wait()
+	if seen.Load() != all {
+		return fmt.Errorf("amd64: traps: CPUs %b run Go, want %b", seen.Load(), all)
+	}
+	return nil
+}
 
 // trapWaitOthers sends the IPI of trapIPIOp to the other CPUs and waits
 // until they all acknowledged it. The caller holds trapIPIMu.

@@ -28,6 +28,8 @@
 // NESTED is the bottom of the gsignal stack kept for a trap taken inside
 // a trap handler (see trap.go).
 #define NESTED		8192
+// NESTED_FLOOR is the bottom of that part kept to detect a third trap.
+#define NESTED_FLOOR	2048
 
 #define LAPIC_ID	0xfee00020
 #define LAPIC_EOI	0xfee000b0
@@ -86,21 +88,27 @@ TEXT ·trapBreakpointEntry(SB),NOSPLIT|NOFRAME,$0
 	TESTQ	DX, DX
 	JZ	restore_regs
 
+	// The Go code of this trap may use the gsignal stack down to its
+	// floor: stack.lo + NESTED for a trap from outside (the part below
+	// is left for a trap taken inside this one, which IST1 now points
+	// to), stack.lo + NESTED_FLOOR for a trap taken inside a trap
+	// handler. A trap inside that one (it never runs a handler, so it
+	// should not happen) cannot be served: TamaGo's handler reports it.
+	MOVQ	G_STACK_LO(DX), SI
+	CMPQ	AX, DX
+	JNE	outer
+	ADDQ	$NESTED_FLOOR, SI
+	CMPQ	R12, SI
+	JCS	restore_regs
+	JMP	floor
+outer:
+	ADDQ	$NESTED, SI
+floor:
 	GS_LOAD_BX(CPU_IST1)
 	PUSHQ	AX			// the interrupted g
 	PUSHQ	BX			// IST1
 	PUSHQ	G_STACKGUARD0(DX)	// gsignal's stack guard
 	PUSHQ	DX			// gsignal
-
-	// The Go code of this trap may use the gsignal stack down to its
-	// floor: stack.lo + NESTED for a trap from outside (the part below
-	// is left for a trap taken inside this one, which IST1 now points
-	// to), stack.lo for a trap taken inside a trap handler.
-	MOVQ	G_STACK_LO(DX), SI
-	CMPQ	AX, DX
-	JEQ	nested
-	ADDQ	$NESTED, SI
-nested:
 	GS_STORE_SI(CPU_IST1)
 	LEAQ	STACKGUARD(SI), DI
 	MOVQ	DI, G_STACKGUARD0(DX)
@@ -214,11 +222,18 @@ TEXT trapSetupCPU<>(SB),NOSPLIT|NOFRAME,$0
 	MOVL	$MSR_GS_BASE, CX
 	WRMSR
 	MOVQ	(TLS), AX		// g -> m -> gsignal -> stack.hi
+	TESTQ	AX, AX
+	JZ	nog
 	MOVQ	G_M(AX), AX
+	TESTQ	AX, AX
+	JZ	nog
 	MOVQ	M_GSIGNAL(AX), AX
+	TESTQ	AX, AX
+	JZ	nog
 	MOVQ	G_STACK_HI(AX), AX
 	ANDQ	$~15, AX
 	MOVQ	AX, CPU_IST1(DI)
+nog:
 	MOVQ	DI, AX			// IST2: the top of the CPU's IPI stack
 	ADDQ	$trapCPU__size, AX
 	MOVQ	AX, CPU_IST2(DI)
