@@ -9,19 +9,46 @@ GO ?= go
 export GOTOOLCHAIN := local
 export GOFLAGS := -buildvcs=false
 
-.PHONY: test host-test lint bench
+# The kernel release (uname -r); exported so that sub-makes and the boot
+# tests agree even if HEAD moves meanwhile.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+export VERSION
 
-test: lint host-test
+# cmd/hachi-qemu applies the board definitions of qemu/board.go.
+HACHI_QEMU := build/hachi-qemu
+
+# The module's packages; build/ holds outputs (and anyone's scratch work).
+PACKAGES = $$($(GO) list -e ./... | grep -v '^hachi/build/')
+
+# Boot tests are the tests named TestBoot... (and TestMakeQemu) of qemu/:
+# host-test leaves them to boot-test, which first builds the kernels.
+BOOT_TESTS := ^(TestBoot|TestMakeQemu)
+
+.PHONY: test lint host-test guest-test boot-test bench
+
+# test runs, in order: lint (gofmt, go vet, and the GOOS=tamago checks), the
+# host tests, the toolchain (cached), both kernels, the in-guest tests and
+# the boot tests of both architectures.
+test: lint tamago-check host-test kernels guest-test boot-test
 
 # lint fails on unformatted files and on go vet findings.
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(PACKAGES)
 
 # host-test runs the portable packages' tests with the stock Go toolchain.
 host-test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '$(BOOT_TESTS)' $(PACKAGES)
+
+# guest-test runs the same tests inside QEMU, on both boards
+# (GUEST_TEST_FLAGS: see cmd/hachi-qemu, e.g. -arch riscv64 -run TestX -v).
+guest-test: toolchain $(HACHI_QEMU)
+	$(HACHI_QEMU) test $(GUEST_TEST_FLAGS) ./...
+
+# boot-test boots both kernels and drives their shells (qemu/boot_test.go).
+boot-test: kernels
+	HACHI_KERNELS=$(CURDIR)/build HACHI_KERNEL_VERSION=$(VERSION) $(GO) test -count=1 -run '$(BOOT_TESTS)' -v ./qemu/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bpf/...
@@ -30,40 +57,34 @@ bench:
 #
 #   make toolchain                   build Go with GOOS=tamago once (cached; TAMAGO=/path/to/go uses that one)
 #   make kernel [ARCH=...]           build/hachi-$(ARCH).elf
+#   make kernels                     both
 #   make qemu [ARCH=...]             boot it under QEMU (TCG; QEMU_EXTRA adds flags)
 #   make tamago-check                go build std and go vet the kernel packages with GOOS=tamago
+#
+# The boards (kernel package, linker flags, QEMU command line) are defined
+# once, in qemu/board.go; cmd/hachi-qemu applies them.
 
-.PHONY: toolchain kernel qemu tamago-check
+.PHONY: toolchain kernel kernels qemu tamago-check $(HACHI_QEMU)
 
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-KERNEL_PKG_amd64 := ./boot/microvm
-KERNEL_PKG_riscv64 := ./boot/sifive_u
-# -T: text address (RAM start + 64 KiB), -R: page rounding; RAM layouts in arch/<arch>.
-KERNEL_LDFLAGS_amd64 := -T 0x10010000 -R 0x1000
-KERNEL_LDFLAGS_riscv64 := -T 0x80010000 -R 0x1000
-QEMU_amd64 = qemu-system-x86_64 -M microvm,pit=on -cpu max -smp 2 -m 2G -no-reboot \
-	-display none -monitor none -serial stdio -device isa-debug-exit -kernel $(1)
-# sifive_u: hart 1 runs the kernel, hart 0 (E51) is parked by the second loader.
-QEMU_riscv64 = qemu-system-riscv64 -M sifive_u -smp 2 -m 512M -bios none \
-	-semihosting-config enable=on,target=native -display none -monitor none -serial stdio -net none \
-	-device loader,addr=0x80000000,data=0xffdff06f10500073,data-len=8 -device loader,cpu-num=1,file=$(1)
+$(HACHI_QEMU):
+	@$(GO) build -o $@ ./cmd/hachi-qemu
 
 toolchain:
 	@./toolchain/build.sh >/dev/null
 
-kernel:
-	@test -n "$(KERNEL_PKG_$(ARCH))" || { echo "ARCH must be amd64 or riscv64"; exit 1; }
-	@goroot=$$(./toolchain/build.sh --check) && mkdir -p build && \
-	GOOS=tamago GOARCH=$(ARCH) GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go build \
-		-ldflags '$(KERNEL_LDFLAGS_$(ARCH)) -X hachi/kernel.Version=$(VERSION)' \
-		-o build/hachi-$(ARCH).elf $(KERNEL_PKG_$(ARCH))
+kernel: toolchain $(HACHI_QEMU)
+	@$(HACHI_QEMU) kernel -arch $(ARCH) -version $(VERSION) -o build/hachi-$(ARCH).elf
+
+kernels:
+	@$(MAKE) --no-print-directory kernel ARCH=amd64
+	@$(MAKE) --no-print-directory kernel ARCH=riscv64
 
 qemu: kernel
-	$(call QEMU_$(ARCH),build/hachi-$(ARCH).elf) $(QEMU_EXTRA)
+	$(HACHI_QEMU) run -arch $(ARCH) build/hachi-$(ARCH).elf $(QEMU_EXTRA)
 
-tamago-check:
+tamago-check: toolchain
 	@goroot=$$(./toolchain/build.sh --check) && for arch in amd64 riscv64; do \
-		echo "GOOS=tamago GOARCH=$$arch: go build std, go vet ./arch/$$arch ./boot/..."; \
+		echo "GOOS=tamago GOARCH=$$arch: go build std, go vet ./arch/$$arch ./boot/... ./qemu/guest"; \
 		GOOS=tamago GOARCH=$$arch GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go build std && \
-		GOOS=tamago GOARCH=$$arch GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go vet ./arch/$$arch ./boot/... || exit 1; \
+		GOOS=tamago GOARCH=$$arch GOOSPKG=github.com/usbarmory/tamago GOROOT=$$goroot $$goroot/bin/go vet ./arch/$$arch ./boot/... ./qemu/guest || exit 1; \
 	done

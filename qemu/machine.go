@@ -29,11 +29,19 @@ type Machine struct {
 	waitErr error
 
 	done chan struct{} // closed when the process has ended
+
+	tee io.Writer // also receives the console's output, if not nil
 }
 
 // Start runs argv (an emulator command line) with its standard input and
 // output as the console.
 func Start(argv []string) (*Machine, error) {
+	return StartTee(argv, nil)
+}
+
+// StartTee is Start that also copies the console's output to tee as it
+// arrives (a log file, a terminal), under the Machine's lock.
+func StartTee(argv []string, tee io.Writer) (*Machine, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("qemu: empty command line")
 	}
@@ -41,6 +49,7 @@ func Start(argv []string) (*Machine, error) {
 		cmd:     exec.Command(argv[0], argv[1:]...),
 		changed: make(chan struct{}),
 		done:    make(chan struct{}),
+		tee:     tee,
 	}
 	stdin, err := m.cmd.StdinPipe()
 	if err != nil {
@@ -62,6 +71,9 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 	w.m.mu.Lock()
 	defer w.m.mu.Unlock()
 	w.m.log.Write(p)
+	if w.m.tee != nil {
+		w.m.tee.Write(p)
+	}
 	w.m.notify()
 	return len(p), nil
 }
