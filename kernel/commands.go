@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
+	"strconv"
+	"time"
 
 	"hachi/kernel/shell"
 	"hachi/kernel/trace"
@@ -47,6 +50,10 @@ func (k *Kernel) Commands(t *Task) []shell.Command {
 		shell.Command{
 			Name: "ls", Usage: "[PATH...]", Help: "list directories of /proc, /sys (directories end in /)",
 			Run: func(out io.Writer, args []string) error { return k.ls(out, args) },
+		},
+		shell.Command{
+			Name: "trace", Usage: "[SECONDS]", Help: "print what bpf_trace_printk wrote (trace_pipe), following it for SECONDS",
+			Run: func(out io.Writer, args []string) error { return k.trace(out, t, args) },
 		},
 		shell.Command{
 			Name: "tracepoints", Help: "list the tracepoints: id, name, whether perf is attached, firings missed",
@@ -106,6 +113,55 @@ func (k *Kernel) ls(out io.Writer, paths []string) error {
 	}
 	return nil
 }
+
+// trace prints trace_pipe as task t reads it: what it holds, then, for
+// the seconds given, what programs write to it meanwhile (cat trace_pipe
+// on Linux, which follows until interrupted; the console cannot interrupt).
+func (k *Kernel) trace(out io.Writer, t *Task, args []string) error {
+	var follow time.Duration
+	switch len(args) {
+	case 0:
+	case 1:
+		secs, err := strconv.ParseFloat(args[0], 64)
+		if err != nil || secs < 0 || secs > maxTraceSeconds {
+			return fmt.Errorf("trace: seconds %q (0 to %d)", args[0], maxTraceSeconds)
+		}
+		follow = time.Duration(secs * float64(time.Second))
+	default:
+		return fmt.Errorf("trace: usage: trace [SECONDS]")
+	}
+	c := caller{k, t}
+	p := str(tracePipePath)
+	fd, err := c.call("openat", atFDCWD, addrOf(p), O_RDONLY|O_NONBLOCK|O_CLOEXEC)
+	runtime.KeepAlive(p)
+	if err != nil {
+		return fmt.Errorf("trace: %s: %v", tracePipePath, err)
+	}
+	defer c.call("close", fd)
+	deadline := time.Now().Add(follow)
+	buf := Alloc(4096)
+	for {
+		n, err := c.call("read", fd, addrOf(buf), uint64(len(buf)))
+		switch {
+		case err == nil && n > 0:
+			out.Write(buf[:n])
+		case err != nil && err != linux.EAGAIN:
+			return fmt.Errorf("trace: %s: %v", tracePipePath, err)
+		case time.Now().After(deadline):
+			return nil
+		default:
+			time.Sleep(tracePoll)
+		}
+	}
+}
+
+const (
+	tracePipePath = "/sys/kernel/tracing/trace_pipe"
+	// tracePoll is how often trace looks at an empty trace_pipe.
+	tracePoll = 10 * time.Millisecond
+	// maxTraceSeconds bounds how long trace follows.
+	maxTraceSeconds = 3600
+)
 
 // tracepoints prints the tracepoint registry.
 func tracepoints(out io.Writer) error {

@@ -1,10 +1,12 @@
 package kernel
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,4 +174,58 @@ func TestTracePrintkToTracePipe(t *testing.T) {
 		t.Errorf("trace_pipe:\n%q\nwant %v", out, want)
 	}
 	runtime.KeepAlive(c)
+}
+
+// lockedBuffer is a bytes.Buffer written by one goroutine and read by
+// another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The trace command prints what trace_pipe holds and, given seconds,
+// what is written to it meanwhile.
+func TestTraceCommand(t *testing.T) {
+	k, c := newTestKernel(t, "x86_64")
+	k.pipe.write(0, c.t, 0, uint64(k.now()), []byte("before\n"))
+	var out lockedBuffer
+	done := make(chan error)
+	go func() { done <- k.trace(&out, c.t, []string{"2"}) }()
+	for !strings.Contains(out.String(), "before") {
+		select {
+		case err := <-done:
+			t.Fatalf("trace ended (%v) before printing the first line: %q", err, out.String())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	k.pipe.write(1, c.t, 0, uint64(k.now()), []byte("during\n"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`^ +test-\d+ +\[000\] \.\.\.\.\. +\d+\.\d{6}: bpf_trace_printk: before\n\n +test-\d+ +\[001\] \.\.\.\.\. +\d+\.\d{6}: bpf_trace_printk: during\n\n$`)
+	if !want.MatchString(out.String()) {
+		t.Errorf("trace 2 printed %q, want %v", out.String(), want)
+	}
+
+	out = lockedBuffer{}
+	if err := k.trace(&out, c.t, nil); err != nil || out.String() != "" {
+		t.Errorf("trace of an empty pipe: %q, %v", out.String(), err)
+	}
+	for _, args := range [][]string{{"x"}, {"-1"}, {"1e9"}, {"1", "2"}} {
+		if err := k.trace(&out, c.t, args); err == nil {
+			t.Errorf("trace %q: no error", args)
+		}
+	}
 }
