@@ -50,8 +50,13 @@ guest-test: toolchain $(HACHI_QEMU)
 boot-test: kernels
 	HACHI_KERNELS=$(CURDIR)/build HACHI_KERNEL_VERSION=$(VERSION) $(GO) test -count=1 -run '$(BOOT_TESTS)' -v ./qemu/
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bpf/...
+# bench runs the benchmarks: the portable packages' on the host (each with
+# its reference in the same run: a native Go loop, a Go map), then, inside
+# both guests, the probe path's (kprobe: a call without a probe, with a
+# probe, with a BPF program) and the VM's.
+bench: toolchain $(HACHI_QEMU)
+	$(GO) test -run '^$$' -bench . -benchmem ./bpf/... ./kernel/
+	$(HACHI_QEMU) test -run '^$$' -bench . ./kprobe ./bpf/vm
 
 # --- GOOS=tamago toolchain, kernels, QEMU (toolchain/README.md) ---
 #

@@ -93,10 +93,34 @@ func attachCounter(t testing.TB) (lookup func(key uint64) uint64, detach func())
 	mc := kernel.AllocValue[linux.BPFAttrMapCreate]()
 	*mc = linux.BPFAttrMapCreate{MapType: uint32(linux.BPF_MAP_TYPE_HASH), KeySize: 8, ValueSize: 8, MaxEntries: 64}
 	mapFD := s.bpf(linux.BPF_MAP_CREATE, unsafe.Pointer(mc), unsafe.Sizeof(*mc))
+	detachProg := s.attachSum4(fmt.Sprintf(parm1Source, parm1Off, mapFD, mapFD))
+	key, value := kernel.Alloc(8), kernel.Alloc(8)
+	lookup = func(k uint64) uint64 {
+		binary.LittleEndian.PutUint64(key, k)
+		el := kernel.AllocValue[linux.BPFAttrMapElem]()
+		*el = linux.BPFAttrMapElem{MapFD: uint32(mapFD), Key: kernel.Addr(key), Value: kernel.Addr(value)}
+		nr, _ := s.k.SyscallNumber("bpf")
+		if _, err := s.k.Syscall(s.task, nr, uint64(linux.BPF_MAP_LOOKUP_ELEM), uint64(uintptr(unsafe.Pointer(el))), uint64(unsafe.Sizeof(*el))); err != nil {
+			return 0
+		}
+		runtime.KeepAlive(el)
+		return binary.LittleEndian.Uint64(value)
+	}
+	detach = func() {
+		detachProg()
+		s.call("close", mapFD)
+	}
+	return lookup, detach
+}
 
-	insns, err := asm.Assemble(fmt.Sprintf(parm1Source, parm1Off, mapFD, mapFD))
+// attachSum4 loads a kprobe program from its assembly source and attaches
+// it to a kprobe on probetest.Sum4 with perf_event_open +
+// PERF_EVENT_IOC_SET_BPF + ENABLE; it returns the detach.
+func (s *sysTask) attachSum4(source string) (detach func()) {
+	s.t.Helper()
+	insns, err := asm.Assemble(source)
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	code := kernel.Alloc(len(insns) * isa.InstructionSize)
 	copy(code, isa.Encode(insns))
@@ -121,24 +145,11 @@ func attachCounter(t testing.TB) (lookup func(key uint64) uint64, detach func())
 	s.call("ioctl", ev, linux.PERF_EVENT_IOC_SET_BPF, progFD)
 	s.call("ioctl", ev, linux.PERF_EVENT_IOC_ENABLE, 0)
 
-	key, value := kernel.Alloc(8), kernel.Alloc(8)
-	lookup = func(k uint64) uint64 {
-		binary.LittleEndian.PutUint64(key, k)
-		el := kernel.AllocValue[linux.BPFAttrMapElem]()
-		*el = linux.BPFAttrMapElem{MapFD: uint32(mapFD), Key: kernel.Addr(key), Value: kernel.Addr(value)}
-		nr, _ := s.k.SyscallNumber("bpf")
-		if _, err := s.k.Syscall(s.task, nr, uint64(linux.BPF_MAP_LOOKUP_ELEM), uint64(uintptr(unsafe.Pointer(el))), uint64(unsafe.Sizeof(*el))); err != nil {
-			return 0
-		}
-		runtime.KeepAlive(el)
-		return binary.LittleEndian.Uint64(value)
-	}
-	detach = func() {
-		for _, fd := range []uint64{ev, progFD, mapFD} {
+	return func() {
+		for _, fd := range []uint64{ev, progFD} {
 			s.call("close", fd)
 		}
 	}
-	return lookup, detach
 }
 
 // sum4With calls Sum4 with v as the argument PT_REGS_PARM1 holds.
@@ -174,6 +185,17 @@ func TestGuestBPFProgramParm1(t *testing.T) {
 	if got := lookup(5); got != 0 {
 		// the map is gone with its last descriptor
 		t.Errorf("map[5] = %d after the detach", got)
+	}
+}
+
+// BenchmarkGuestKprobeBPFEmpty is the cost of a probed call whose kprobe
+// runs a program that only returns 0, against BenchmarkGuestCall.
+func BenchmarkGuestKprobeBPFEmpty(b *testing.B) {
+	detach := newSysTask(b).attachSum4("mov %r0, 0\nexit")
+	defer detach()
+	b.ResetTimer()
+	for i := range b.N {
+		sum4With(i & 31)
 	}
 }
 

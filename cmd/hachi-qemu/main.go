@@ -9,7 +9,7 @@
 //	    this process: its exit status is QEMU's)
 //	hachi-qemu command -arch ARCH IMAGE
 //	    print the QEMU command line that boots IMAGE
-//	hachi-qemu test [-arch amd64,riscv64] [-short] [-run RE] [-timeout D]
+//	hachi-qemu test [-arch amd64,riscv64] [-short] [-run RE] [-bench RE] [-timeout D]
 //	    [-j N] [-v] [-work DIR] [PACKAGES]
 //	    run the packages' tests inside the guests (default ./...)
 //
@@ -50,7 +50,7 @@ const usage = `usage:
 	hachi-qemu kernel -arch ARCH [-version V] -o FILE
 	hachi-qemu run -arch ARCH IMAGE [QEMU ARGS...]
 	hachi-qemu command -arch ARCH IMAGE
-	hachi-qemu test [-arch amd64,riscv64] [-short] [-run RE] [-timeout D] [-j N] [-v] [-work DIR] [PACKAGES]`
+	hachi-qemu test [-arch amd64,riscv64] [-short] [-run RE] [-bench RE] [-timeout D] [-j N] [-v] [-work DIR] [PACKAGES]`
 
 func dispatch(args []string) error {
 	if len(args) == 0 {
@@ -128,6 +128,7 @@ func test(root string, args []string) error {
 	archs := fl.String("arch", "amd64,riscv64", "architectures, comma-separated")
 	short := fl.Bool("short", false, "pass -test.short (the guest runs the full tests by default, as the host)")
 	run := fl.String("run", "", "pass -test.run")
+	bench := fl.String("bench", "", "pass -test.bench (and -test.benchmem)")
 	timeout := fl.Duration("timeout", 15*time.Minute, "limit for one package's boot")
 	jobs := fl.Int("j", runtime.NumCPU(), "packages built or booted at once")
 	verbose := fl.Bool("v", false, "stream every console line")
@@ -153,6 +154,7 @@ func test(root string, args []string) error {
 		Toolchain:  tc,
 		Short:      *short,
 		Run:        *run,
+		Bench:      *bench,
 		Timeout:    *timeout,
 		Jobs:       *jobs,
 		WorkDir:    *work,

@@ -46,9 +46,11 @@ type Options struct {
 	ModuleRoot string
 	// Toolchain builds the test binaries.
 	Toolchain qemu.Toolchain
-	// Short passes -test.short; Run passes -test.run.
+	// Short passes -test.short; Run passes -test.run; Bench passes
+	// -test.bench and -test.benchmem.
 	Short bool
 	Run   string
+	Bench string
 	// Timeout bounds one package's boot, from start to power-off.
 	Timeout time.Duration
 	// Jobs is how many packages build or run at once.
@@ -334,6 +336,9 @@ func writeArchive(file, binary string, opts Options, arch string, pkg Package) e
 	if opts.Run != "" {
 		args = append(args, "-test.run="+opts.Run)
 	}
+	if opts.Bench != "" {
+		args = append(args, "-test.bench="+opts.Bench, "-test.benchmem")
+	}
 	if opts.Timeout > 0 {
 		// The test binary's own alarm rings first and prints every
 		// goroutine's stack.
@@ -442,6 +447,9 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "%s %-7s %-24s %3d passed %2d failed %2d skipped (subtests %d/%d/%d)  build %5.1fs  boot %6.1fs\n",
 		verdict, r.Arch, shortName(r.Package), r.Tests.Passed, r.Tests.Failed, r.Tests.Skipped,
 		r.Subtests.Passed, r.Subtests.Failed, r.Subtests.Skipped, r.Build.Seconds(), r.Boot.Seconds())
+	for _, b := range r.Benchmarks {
+		fmt.Fprintf(w, "     %s\n", b)
+	}
 	if r.OK() {
 		return
 	}

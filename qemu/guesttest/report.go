@@ -39,6 +39,9 @@ type Report struct {
 	Verdict string
 	// Panicked is set when the output holds a Go panic.
 	Panicked bool
+	// Benchmarks are the result lines of benchmarks ("BenchmarkX-2 N
+	// 12.3 ns/op ..."), as testing printed them.
+	Benchmarks []string
 }
 
 // resultLine matches testing's "--- PASS: TestName (0.00s)", indented four
@@ -75,6 +78,10 @@ func Parse(log string) Report {
 		if strings.HasPrefix(line, "panic: ") {
 			r.Panicked = true
 		}
+		if benchLine.MatchString(line) {
+			r.Benchmarks = append(r.Benchmarks, line)
+			continue
+		}
 		m := resultLine.FindStringSubmatch(line)
 		if m == nil {
 			if current != "" && strings.HasPrefix(line, "    ") {
@@ -109,6 +116,9 @@ func Parse(log string) Report {
 	}
 	return r
 }
+
+// benchLine matches a benchmark's result line.
+var benchLine = regexp.MustCompile(`^Benchmark\S+\s+\d+\s+\d+(\.\d+)? ns/op`)
 
 // headerLine matches testing's "=== RUN   TestName" and the lines that say
 // which test the following output belongs to.

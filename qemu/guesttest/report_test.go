@@ -17,6 +17,7 @@ func TestParse(t *testing.T) {
 		unfinished []string
 		verdict    string
 		panicked   bool
+		benchmarks []string
 	}{
 		{
 			name: "pass with skips and subtests",
@@ -58,6 +59,14 @@ PASS
 			panicked:   true,
 		},
 		{
+			name: "benchmarks",
+			log: "goos: tamago\r\nBenchmarkGuestCall\r\nBenchmarkGuestCall-2   \t1000000\t        12.5 ns/op\t       0 B/op\t       0 allocs/op\r\n" +
+				"BenchmarkKprobe\r\nBenchmarkKprobe-2 \t  20000\t     30211 ns/op\r\nPASS\r\n",
+			benchmarks: []string{"BenchmarkGuestCall-2   \t1000000\t        12.5 ns/op\t       0 B/op\t       0 allocs/op",
+				"BenchmarkKprobe-2 \t  20000\t     30211 ns/op"},
+			verdict: "PASS",
+		},
+		{
 			name:    "no tests",
 			log:     "testing: warning: no tests to run\nPASS\n",
 			verdict: "PASS",
@@ -71,6 +80,9 @@ PASS
 			}
 			if !slices.Equal(r.Skips, tt.skips) {
 				t.Errorf("skips %q, want %q", r.Skips, tt.skips)
+			}
+			if !slices.Equal(r.Benchmarks, tt.benchmarks) {
+				t.Errorf("benchmarks %q, want %q", r.Benchmarks, tt.benchmarks)
 			}
 			if !slices.Equal(r.Failures, tt.failures) || !slices.Equal(r.Unfinished, tt.unfinished) {
 				t.Errorf("failures %q unfinished %q, want %q %q", r.Failures, r.Unfinished, tt.failures, tt.unfinished)
