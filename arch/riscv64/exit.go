@@ -24,14 +24,15 @@ var exiting atomic.Bool
 // Exit stops the machine: QEMU exits with status code (SYS_EXIT with an
 // ApplicationExit reason). It is the runtime's goos.Exit: a Go panic ends
 // here with code 2. Without semihosting the call traps; a second Exit (from
-// the panic that trap raises) only halts the hart.
+// the panic that trap raises) only halts the hart, interrupts disabled.
 func Exit(code int32) {
 	if exiting.CompareAndSwap(false, true) {
 		block := [2]uint64{adpStoppedApplicationExit, uint64(uint32(code))}
 		semihosting(semihostingExit, uint64(uintptr(unsafe.Pointer(&block))))
 	}
+	interruptsOff()
 	for {
-		waitTimer(clintMTIMECMP+8*hartID(), ^uint64(0))
+		waitTimer(mtimecmp(), ^uint64(0))
 	}
 }
 

@@ -40,6 +40,12 @@ func (kprobeMachine) SlotEpilogue() []byte { return nil }
 func (kprobeMachine) EnterSlot(int)        {}
 func (kprobeMachine) SlotIdle(int) bool    { return true }
 
+// inSlots tells whether addr is in the out-of-line slots.
+func inSlots(addr uint64) bool {
+	start := uint64(uintptr(unsafe.Pointer(&kprobeSlots)))
+	return addr-start < uint64(unsafe.Sizeof(kprobeSlots))
+}
+
 func kprobeMem(addr uint64, n int) []byte {
 	var b []byte
 	h := (*[3]uintptr)(unsafe.Pointer(&b))

@@ -56,9 +56,12 @@ func hwinit1() {
 	write32(uart0RXCTRL, 1)
 }
 
+// numCPU is the number of harts running Go code: one.
+const numCPU = 1
+
 // NumCPU returns the number of harts running Go code: one.
 func NumCPU() int {
-	return 1
+	return numCPU
 }
 
 // CPUID returns the index of the CPU running the caller: 0, the only one.

@@ -1,18 +1,11 @@
 //go:build tamago && riscv64
 
 #include "textflag.h"
-
-// CSR instructions by encoding (opcode SYSTEM), t0 = x5.
-#define CSRR_MHARTID_T0	WORD	$0xf14022f3	// csrrs t0, mhartid, zero
-#define CSRS_MIE_T0	WORD	$0x3042a073	// csrrs zero, mie, t0
-#define CSRC_MIE_T0	WORD	$0x3042b073	// csrrc zero, mie, t0
-#define WFI		WORD	$0x10500073
-
-#define MIE_MTIE	(1<<7)
+#include "csr.h"
 
 // func hartID() uint64
 TEXT ·hartID(SB),NOSPLIT,$0-8
-	CSRR_MHARTID_T0
+	CSRRS(5, MHARTID, 0)
 	MOV	T0, ret+0(FP)
 	RET
 
@@ -23,6 +16,13 @@ TEXT ·read64(SB),NOSPLIT,$0-16
 	MOV	T0, ret+8(FP)
 	RET
 
+// func write64(addr uint64, val uint64)
+TEXT ·write64(SB),NOSPLIT,$0-16
+	MOV	addr+0(FP), T1
+	MOV	val+8(FP), T0
+	MOV	T0, (T1)
+	RET
+
 // func write32(addr uint64, val uint32)
 TEXT ·write32(SB),NOSPLIT,$0-12
 	MOV	addr+0(FP), T1
@@ -30,20 +30,43 @@ TEXT ·write32(SB),NOSPLIT,$0-12
 	MOVW	T0, (T1)
 	RET
 
+// func interruptsOff() (enabled uint64)
+//
+// Clears mstatus.MIE and returns its previous value (MSTATUS_MIE or 0).
+TEXT ·interruptsOff(SB),NOSPLIT,$0-8
+	CSRRCI(5, MSTATUS, MSTATUS_MIE)
+	AND	$MSTATUS_MIE, T0
+	MOV	T0, enabled+0(FP)
+	RET
+
+// func interruptsRestore(enabled uint64)
+//
+// Sets mstatus.MIE again if enabled (interruptsOff's result) has it.
+TEXT ·interruptsRestore(SB),NOSPLIT,$0-8
+	MOV	enabled+0(FP), T0
+	CSRRS(0, MSTATUS, 5)
+	RET
+
+// func setInterruptEnable(mie uint64)
+TEXT ·setInterruptEnable(SB),NOSPLIT,$0-8
+	MOV	mie+0(FP), T0
+	CSRRW(0, MIE, 5)
+	RET
+
 // func waitTimer(mtimecmp uint64, deadline uint64)
 //
-// Sets the hart's mtimecmp to deadline and waits for interrupt with only
-// the machine timer interrupt enabled in mie (mstatus.MIE stays 0: WFI
-// resumes when it is pending, no trap is taken).
+// Sets the hart's mtimecmp to deadline and waits for interrupt (WFI) with
+// the machine timer interrupt enabled in mie for the wait, then gives mie
+// back its value. The caller has mstatus.MIE clear: WFI resumes when the
+// timer is pending, no trap is taken.
 TEXT ·waitTimer(SB),NOSPLIT,$0-16
 	MOV	mtimecmp+0(FP), T1
 	MOV	deadline+8(FP), T0
 	MOV	T0, (T1)
 	MOV	$MIE_MTIE, T0
-	CSRS_MIE_T0
+	CSRRS(6, MIE, 5)		// t1 = mie before
 	WFI
-	MOV	$MIE_MTIE, T0
-	CSRC_MIE_T0
+	CSRRW(0, MIE, 6)
 	RET
 
 // func semihosting(op uint64, arg uint64) uint64

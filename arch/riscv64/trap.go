@@ -13,17 +13,19 @@ import (
 	"hachi/syscall/linux"
 )
 
-// Hachi's machine-mode trap vector for kprobes (trap.s). TamaGo's own
-// vector prints the cause and panics, never resuming; Hachi's takes the
-// breakpoints (mcause 3) and hands every other trap, registers restored,
-// to TamaGo's.
+// Hachi's machine-mode trap vector for kprobes and the sampling timer
+// (trap.s). TamaGo's own vector prints the cause and panics, never
+// resuming; Hachi's takes the breakpoints (mcause 3) and the machine timer
+// interrupt (timer.go) and hands every other trap, registers restored, to
+// TamaGo's.
 //
 // The handler runs on the M's gsignal stack with gsignal as g (X27), as
 // on amd64 (see arch/amd64/trap.go): the stack bounds are the stack's, the
 // runtime treats it as signal context. Machine mode has no stack switch
 // of its own: mscratch holds the stack's top while no trap runs and 0
 // while one does, so a trap inside a trap handler stays on the handler's
-// stack, below its frames.
+// stack, below its frames. Handlers run with interrupts disabled (the
+// trap cleared mstatus.MIE): only a breakpoint can nest.
 
 // trapFrame is what the trap entry saves: struct pt_regs, then the FP
 // state, the stack top to restore mscratch with (0 for a nested trap) and
@@ -64,14 +66,59 @@ func trapEntryAddr() uint64
 func trapFenceI()
 func trapEbreak()
 
-// trapBreakpoint is the Go side of a breakpoint trap, on gsignal: frame
-// is the trapped pt_regs (pc at the ebreak).
+// Causes (mcause) that trap.s hands to trapGo.
+const (
+	causeBreakpoint   = 3
+	causeMachineTimer = 1<<63 | 7
+)
+
+// mstatus.MPIE: mstatus.MIE as it was when the trap was taken, which MRET
+// restores.
+const mstatusMPIE = 1 << 7
+
+// trapGo is the Go side of the traps that are Hachi's, on gsignal with
+// interrupts disabled: frame is the trapped pt_regs. It reports whether
+// the trap was handled (else TamaGo's vector gets it).
+func trapGo(frame *trapFrame, cpu int) bool {
+	switch frame.regs.Cause {
+	case causeMachineTimer:
+		timerInterrupt(frame, cpu)
+		return true
+	case causeBreakpoint:
+		return trapBreakpoint(frame, cpu)
+	}
+	return false
+}
+
+// stepInterrupts is, for each CPU stepping through a kprobe's out-of-line
+// slot, whether interrupts were enabled before the step (its mstatus.MPIE
+// bit).
+var stepInterrupts [numCPU]uint64
+
+// trapBreakpoint handles a breakpoint: frame's pc is at the ebreak.
+//
+// Interrupts stay disabled while the hart runs a probed instruction in
+// its slot, from the probe's breakpoint to the slot's closing one, as
+// Linux's riscv kprobes do (kprobes_save_local_irqflag): the kprobe
+// manager keeps one step in flight per CPU, which a probe hit in an
+// interrupt handler would replace.
 func trapBreakpoint(frame *trapFrame, cpu int) bool {
 	m := trapKprobes
 	if m == nil {
 		return false
 	}
-	return m.Trap(cpu, frame.regs.Pc, unsafe.Pointer(&frame.regs))
+	from := frame.regs.Pc
+	if !m.Trap(cpu, from, unsafe.Pointer(&frame.regs)) {
+		return false
+	}
+	switch was, is := inSlots(from), inSlots(frame.regs.Pc); {
+	case !was && is:
+		stepInterrupts[cpu] = frame.regs.Status & mstatusMPIE
+		frame.regs.Status &^= mstatusMPIE
+	case was && !is:
+		frame.regs.Status |= stepInterrupts[cpu]
+	}
+	return true
 }
 
 func word(addr uint64) *uint64 {

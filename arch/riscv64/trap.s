@@ -2,30 +2,18 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "csr.h"
 
 // Hachi's machine-mode trap vector (mtvec, direct mode). mscratch holds the
 // top of the trap stack (the M's gsignal stack) while no trap runs, 0
 // while one does: a trap taken inside a trap handler stays on the current
-// stack. Breakpoints (mcause 3) go to trapBreakpoint; any other trap is
-// handed, registers restored, to the handler mtvec had before (TamaGo's,
-// which prints the cause and panics).
+// stack. Breakpoints (mcause 3) and the machine timer interrupt go to
+// trapGo; any other trap is handed, registers restored, to the handler
+// mtvec had before (TamaGo's, which prints the cause and panics).
 
-// CSR instructions by encoding (RISC-V privileged spec, CSRRW/CSRRS).
-#define CSRRW(RD, CSR, RS)	WORD $(0x1073 | (RD)<<7 | (RS)<<15 | (CSR)<<20)
-#define CSRRS(RD, CSR, RS)	WORD $(0x2073 | (RD)<<7 | (RS)<<15 | (CSR)<<20)
-#define MRET			WORD $0x30200073
 // addi sp, sp, imm: stack moves on the trap stack, which the linker's
 // nosplit accounting (of goroutine stacks) must not count.
 #define ADDI_SP(imm)		WORD $(0x00010113 | (((imm)&0xfff)<<20))
-#define FENCE_I			WORD $0x0000100f
-
-#define FCSR		0x003
-#define MSTATUS		0x300
-#define MTVEC		0x305
-#define MSCRATCH	0x340
-#define MEPC		0x341
-#define MCAUSE		0x342
-#define MTVAL		0x343
 
 // trapFrame (trap.go): struct pt_regs, the FP registers, and what the
 // exit needs. xN is at 8*N in pt_regs (pc at 0).
@@ -44,6 +32,8 @@
 #define M_GSIGNAL	72
 
 #define CAUSE_BREAKPOINT	3
+// The interrupt bit (63) with the machine timer interrupt's code (7).
+#define CAUSE_MACHINE_TIMER	0x8000000000000007
 
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	CSRRW(2, MSCRATCH, 2)		// swap sp and mscratch
@@ -139,10 +129,13 @@ saved:
 	CSRRS(5, FCSR, 0)
 	MOV	X5, F_FCSR(X2)
 
-	// Only breakpoints are Hachi's, and only with a g.
+	// Only breakpoints and the timer are Hachi's, and only with a g.
 	MOV	F_CAUSE(X2), X5
 	MOV	$CAUSE_BREAKPOINT, X6
+	BEQ	X5, X6, ours
+	MOV	$CAUSE_MACHINE_TIMER, X6
 	BNE	X5, X6, foreign
+ours:
 	BEQ	g, ZERO, foreign
 	MOV	G_M(g), X5
 	BEQ	X5, ZERO, foreign
@@ -151,18 +144,19 @@ saved:
 	MOV	g, F_G(X2)
 	MOV	X5, g
 
-	// trapBreakpoint(frame, cpu 0) bool
+	// trapGo(frame, cpu 0) bool
 	MOV	X2, X8			// the frame (X8 is restored below)
 	ADDI_SP(-32)
 	MOV	X8, 8(X2)
 	MOV	ZERO, 16(X2)
-	CALL	·trapBreakpoint(SB)
+	CALL	·trapGo(SB)
 	MOVBU	24(X2), X9
 	ADDI_SP(32)
 	MOV	F_G(X2), g
 	BEQ	X9, ZERO, foreign
 
-	// Resume at the (new) pc, with the mstatus of this trap: a trap
+	// Resume at the (new) pc, with the mstatus of this trap as trapGo
+	// left it (its MPIE, which MRET makes MIE, may have changed): a trap
 	// taken inside it changed MPP and MPIE (MRET sets MPP to the least
 	// privileged mode).
 	MOV	0(X2), X5

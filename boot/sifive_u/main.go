@@ -35,5 +35,10 @@ func main() {
 		b.Kprober = kp
 		b.Kallsyms = kp.Symbols().WriteKallsyms
 	}
+	if err := riscv64.StartTimer(); err != nil {
+		println("timer:", err.Error())
+	} else {
+		b.Timer = &kernel.Timer{Arm: riscv64.ArmTimer, SetHandler: riscv64.SetTimerHandler}
+	}
 	kernel.Main(b)
 }
