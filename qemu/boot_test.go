@@ -50,7 +50,9 @@ func kernelImage(t *testing.T, b Board) string {
 // it returns the machine and the banner.
 func boot(t *testing.T, b Board) (*Machine, string) {
 	t.Helper()
-	m, err := Start(b.Command(kernelImage(t, b)))
+	image := kernelImage(t, b)
+	start := time.Now()
+	m, err := Start(b.Command(image))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +66,7 @@ func boot(t *testing.T, b Board) (*Machine, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s: QEMU started to the shell's prompt in %v", b.Arch, time.Since(start).Round(time.Millisecond))
 	return m, strings.ReplaceAll(banner, "\r\n", "\n")
 }
 
