@@ -31,8 +31,9 @@ func Exit(code int32) {
 		semihosting(semihostingExit, uint64(uintptr(unsafe.Pointer(&block))))
 	}
 	interruptsOff()
+	write64(mtimecmp(), ^uint64(0))
 	for {
-		waitTimer(mtimecmp(), ^uint64(0))
+		waitTimer()
 	}
 }
 

@@ -25,7 +25,7 @@ func write32(addr uint64, val uint32)
 func interruptsOff() (enabled uint64)
 func interruptsRestore(enabled uint64)
 func setInterruptEnable(mie uint64)
-func waitTimer(mtimecmp uint64, deadline uint64)
+func waitTimer()
 
 // idle is the runtime's goos.Idle: it waits for interrupt (WFI) until the
 // next timer, in machine timer ticks (RTCCLK). Interrupts are disabled
@@ -45,13 +45,13 @@ func idle(until int64) {
 		until = max
 	}
 	ticks := uint64(until-fu540.CLINT.TimerOffset) / nsPerTick
-	cmp := mtimecmp()
 	on := interruptsOff()
 	t := &timers[CPUID()]
 	if t.deadline != 0 && t.deadline < ticks {
 		ticks = t.deadline
 	}
-	waitTimer(cmp, ticks)
-	write64(cmp, compareValue(t.deadline))
+	t.setCompare(ticks)
+	waitTimer()
+	t.setCompare(compareValue(t.deadline))
 	interruptsRestore(on)
 }

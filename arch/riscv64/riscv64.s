@@ -53,16 +53,13 @@ TEXT ·setInterruptEnable(SB),NOSPLIT,$0-8
 	CSRRW(0, MIE, 5)
 	RET
 
-// func waitTimer(mtimecmp uint64, deadline uint64)
+// func waitTimer()
 //
-// Sets the hart's mtimecmp to deadline and waits for interrupt (WFI) with
-// the machine timer interrupt enabled in mie for the wait, then gives mie
-// back its value. The caller has mstatus.MIE clear: WFI resumes when the
-// timer is pending, no trap is taken.
-TEXT ·waitTimer(SB),NOSPLIT,$0-16
-	MOV	mtimecmp+0(FP), T1
-	MOV	deadline+8(FP), T0
-	MOV	T0, (T1)
+// Waits for interrupt (WFI) with the machine timer interrupt enabled in
+// mie for the wait, then gives mie back its value. The caller has
+// mstatus.MIE clear: WFI resumes when the timer is pending (mtime reached
+// mtimecmp), no trap is taken.
+TEXT ·waitTimer(SB),NOSPLIT,$0
 	MOV	$MIE_MTIE, T0
 	CSRRS(6, MIE, 5)		// t1 = mie before
 	WFI

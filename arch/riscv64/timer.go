@@ -32,6 +32,20 @@ import (
 type cpuTimer struct {
 	// deadline is the armed deadline in mtime ticks, 0 when none is.
 	deadline uint64
+	// compare is the value last written to the hart's mtimecmp, 0 before
+	// the first write. A write is a store to the CLINT, which QEMU
+	// emulates at a cost of microseconds (it reprograms a host timer):
+	// setCompare skips writing the value the comparator holds.
+	compare uint64
+}
+
+// setCompare sets the calling hart's comparator to v (interrupts
+// disabled).
+func (t *cpuTimer) setCompare(v uint64) {
+	if t.compare != v {
+		write64(mtimecmp(), v)
+		t.compare = v
+	}
 }
 
 // nsPerTick is the length of an mtime tick (RTCCLK, 1 MHz).
@@ -57,7 +71,9 @@ func StartTimer() error {
 			return
 		}
 		interruptsOff()
-		write64(mtimecmp(), compareValue(timers[CPUID()].deadline))
+		t := &timers[CPUID()]
+		t.compare = 0
+		t.setCompare(compareValue(t.deadline))
 		setInterruptEnable(mieMTIE)
 		interruptsRestore(mstatusMIE)
 	})
@@ -84,8 +100,9 @@ func ArmTimer(cpu int, deadline uint64) {
 	}
 	ticks := deadlineTicks(deadline)
 	on := interruptsOff()
-	timers[cpu].deadline = ticks
-	write64(mtimecmp(), compareValue(ticks))
+	t := &timers[cpu]
+	t.deadline = ticks
+	t.setCompare(compareValue(ticks))
 	interruptsRestore(on)
 }
 
@@ -118,32 +135,36 @@ func mtimecmp() uint64 {
 }
 
 // timerInterrupt is the machine timer interrupt on cpu, frame the
-// interrupted registers. The deadline is consumed (the comparator set to
-// none) before the handler runs, which re-arms as it needs. It allocates
-// nothing: the perf.Regs lives on the trap stack.
+// interrupted registers. The deadline is consumed before the handler
+// runs, which re-arms as it needs; the comparator is changed once, by
+// that re-arming or after the handler (the interrupt stays pending
+// meanwhile, masked). It allocates nothing: the perf.Regs lives on the
+// trap stack.
 func timerInterrupt(frame *trapFrame, cpu int) {
 	t := &timers[cpu]
 	if t.deadline == 0 || read64(clintMTIME) < t.deadline {
 		// Not due: the comparator changed while the interrupt was
-		// being raised. Program the deadline again.
-		write64(mtimecmp(), compareValue(t.deadline))
+		// being raised. Program the deadline again, writing even
+		// the value it holds.
+		t.compare = 0
+		t.setCompare(compareValue(t.deadline))
 		return
 	}
 	t.deadline = 0
-	write64(mtimecmp(), ^uint64(0))
-	h := timerHandler
-	if h == nil {
-		return
+	if h := timerHandler; h != nil {
+		regs := perf.Regs{
+			Frame: unsafe.Pointer(&frame.regs),
+			Size:  unsafe.Sizeof(linux.UserRegsRISCV64{}),
+			IP:    frame.regs.Pc,
+			// Go runs in machine mode: the interrupted code is
+			// the kernel's.
+			User: false,
+		}
+		h(cpu, hideRegs(&regs))
 	}
-	regs := perf.Regs{
-		Frame: unsafe.Pointer(&frame.regs),
-		Size:  unsafe.Sizeof(linux.UserRegsRISCV64{}),
-		IP:    frame.regs.Pc,
-		// Go runs in machine mode: the interrupted code is the
-		// kernel's.
-		User: false,
+	if t.deadline == 0 {
+		t.setCompare(compareValue(0))
 	}
-	h(cpu, hideRegs(&regs))
 }
 
 // hideRegs returns r as a pointer that escape analysis does not follow,

@@ -21,6 +21,7 @@ var timerSeen struct {
 	size         uintptr
 	user, frame  bool
 	periodic     int64 // when not 0, the handler re-arms this far ahead
+	rearms       int   // else, while not 0, it re-arms a passed deadline
 	interruptsOn bool  // mstatus.MIE seen in the handler
 }
 
@@ -41,6 +42,9 @@ func recordTimer(cpu int, regs *perf.Regs) {
 	interruptsRestore(on)
 	if s.periodic != 0 {
 		ArmTimer(cpu, uint64(now+s.periodic))
+	} else if s.rearms != 0 {
+		s.rearms--
+		ArmTimer(cpu, 1)
 	}
 	s.hits.Add(1)
 }
@@ -50,7 +54,7 @@ func startTimer(t testing.TB) {
 	if err := StartTimer(); err != nil {
 		t.Fatal(err)
 	}
-	timerSeen.periodic = 0
+	timerSeen.periodic, timerSeen.rearms = 0, 0
 	SetTimerHandler(recordTimer)
 	t.Cleanup(func() {
 		ArmTimer(0, 0)
@@ -169,7 +173,9 @@ func TestTimerIdle(t *testing.T) {
 	slept := Nanotime() - start
 	n := timerSeen.hits.Load() - hits
 	timerSeen.periodic = 0
-	if slept < 50e6 || slept > 150e6 {
+	t.Logf("%d interrupts in %d ns", n, slept)
+	skipIfStarved(t, slept, 50e6)
+	if slept < 50e6 {
 		t.Errorf("a 50 ms sleep took %d ns", slept)
 	}
 	// One per millisecond at most; under TCG some are late.
@@ -181,11 +187,24 @@ func TestTimerIdle(t *testing.T) {
 	start = Nanotime()
 	ArmTimer(0, uint64(start+5e6))
 	time.Sleep(30 * time.Millisecond)
+	slept = Nanotime() - start
+	skipIfStarved(t, slept, 30e6)
 	if timerSeen.hits.Load() != hits+1 {
 		t.Fatalf("%d interrupts during the sleep, want 1", timerSeen.hits.Load()-hits)
 	}
 	if at := timerSeen.at - start; at < 5e6 || at >= 30e6 {
 		t.Errorf("the deadline 5 ms into a 30 ms sleep interrupted at %d ns", at)
+	}
+}
+
+// skipIfStarved skips a timing test whose sleep of want ns took half as
+// long again: the guest clock is the host's, and a loaded host leaves
+// QEMU's thread waiting for that long (the idle loop wakes on time
+// otherwise: a few hundred microseconds late under TCG).
+func skipIfStarved(t *testing.T, took, want int64) {
+	t.Helper()
+	if took > want*3/2 {
+		t.Skipf("a %d ns sleep took %d ns: the host did not run QEMU", want, took)
 	}
 }
 
@@ -205,25 +224,72 @@ func TestTimerNoAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkTimerInterrupt is the cost of one timer interrupt with a
-// handler that does little (recordTimer): arming a passed deadline takes
-// the interrupt as ArmTimer enables interrupts again. BenchmarkArmTimer
-// is the arming alone.
+// BenchmarkTimerInterrupt is the cost of one timer interrupt, entry to
+// exit, with a handler that re-arms (recordTimer): b.N interrupts in a
+// row, each handler arming the same passed deadline, which interrupts
+// again as soon as the previous one returns. The comparator keeps its
+// value (setCompare writes nothing): BenchmarkArmTimer is the cost of a
+// write.
 func BenchmarkTimerInterrupt(b *testing.B) {
 	startTimer(b)
 	hits := timerSeen.hits.Load()
-	for b.Loop() {
-		ArmTimer(0, 1)
-	}
+	timerSeen.rearms = b.N - 1
+	b.ResetTimer()
+	ArmTimer(0, 1)
+	b.StopTimer()
 	if n := timerSeen.hits.Load() - hits; n != uint64(b.N) {
 		b.Fatalf("%d interrupts for %d deadlines", n, b.N)
 	}
 }
 
+// BenchmarkArmTimer is the cost of arming: a comparator write, mostly
+// (deadlines alternate, so that each is written).
 func BenchmarkArmTimer(b *testing.B) {
 	startTimer(b)
 	deadline := uint64(Nanotime() + 3600e9)
-	for b.Loop() {
-		ArmTimer(0, deadline)
+	for i := 0; b.Loop(); i++ {
+		ArmTimer(0, deadline+uint64(i&1)*1000)
 	}
 }
+
+// BenchmarkTimerPeriodic is the baseline of BenchmarkSampleCPUClock (in
+// riscv64_test): how much a timer interrupting every 100 µs, with a
+// handler that only re-arms (recordTimer), slows busy work down, per
+// interrupt. Each op runs the work without the timer, then with it.
+// Under TCG this is mostly QEMU's: each deadline is a host timer whose
+// expiry QEMU's main loop delivers to the vCPU thread.
+func BenchmarkTimerPeriodic(b *testing.B) {
+	startTimer(b)
+	work := func() {
+		x := timerSink
+		for range 1000 * 4096 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		timerSink = x
+	}
+	var plain, timed int64
+	var n uint64
+	for b.Loop() {
+		t0 := Nanotime()
+		work()
+		t1 := Nanotime()
+		hits := timerSeen.hits.Load()
+		timerSeen.periodic = 100e3
+		ArmTimer(0, uint64(t1+100e3))
+		work()
+		timerSeen.periodic = 0
+		ArmTimer(0, 0)
+		n += timerSeen.hits.Load() - hits
+		plain += t1 - t0
+		timed += Nanotime() - t1
+	}
+	if n == 0 {
+		b.Fatal("no interrupts")
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "interrupts/op")
+	b.ReportMetric(float64(timed-plain)/float64(n), "ns/interrupt")
+}
+
+// timerSink keeps BenchmarkTimerPeriodic's work from being optimised
+// away.
+var timerSink uint64
