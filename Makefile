@@ -24,12 +24,16 @@ PACKAGES = $$($(GO) list -e ./... | grep -v '^hachi/build/')
 # host-test leaves them to boot-test, which first builds the kernels.
 BOOT_TESTS := ^(TestBoot|TestMakeQemu)
 
-.PHONY: test lint host-test guest-test boot-test bench
+.PHONY: test deps lint host-test guest-test boot-test bench
 
 # test runs, in order: lint (gofmt, go vet, and the GOOS=tamago checks), the
 # host tests, the toolchain (cached), both kernels, the in-guest tests and
 # the boot tests of both architectures.
-test: lint tamago-check host-test kernels guest-test boot-test
+test: deps lint tamago-check host-test kernels guest-test boot-test
+
+# deps installs the Debian packages that are missing (.ci/deps).
+deps:
+	@.ci/deps test
 
 # lint fails on unformatted files and on go vet findings.
 lint:
@@ -69,10 +73,14 @@ bench: toolchain $(HACHI_QEMU)
 # The boards (kernel package, linker flags, QEMU command line) are defined
 # once, in qemu/board.go; cmd/hachi-qemu applies them.
 
-.PHONY: toolchain kernel kernels qemu tamago-check $(HACHI_QEMU)
+.PHONY: toolchain kernel kernels qemu qemu-deps tamago-check $(HACHI_QEMU)
 
 $(HACHI_QEMU):
 	@$(GO) build -o $@ ./cmd/hachi-qemu
+
+# qemu-deps installs the Debian packages `make qemu` needs, if missing.
+qemu-deps:
+	@.ci/deps qemu
 
 toolchain:
 	@./toolchain/build.sh >/dev/null
@@ -84,7 +92,7 @@ kernels:
 	@$(MAKE) --no-print-directory kernel ARCH=amd64
 	@$(MAKE) --no-print-directory kernel ARCH=riscv64
 
-qemu: kernel
+qemu: qemu-deps kernel
 	$(HACHI_QEMU) run -arch $(ARCH) build/hachi-$(ARCH).elf $(QEMU_EXTRA)
 
 tamago-check: toolchain
