@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // Symtab is the kernel's symbol table (Linux's kallsyms), read from the Go
@@ -117,6 +118,28 @@ func (s *Symtab) LookupAddr(addr uint64) (Symbol, uint64, bool) {
 		return Symbol{}, 0, false
 	}
 	return sym, addr - sym.Addr, true
+}
+
+// Resolve is LookupAddr for trap and program context (Linux's
+// kallsyms_lookup, behind %pS and the stack tools): the function's name,
+// addr's offset in it and its size, without allocating. The name shares
+// the symbol table's memory, which never changes once the table is made.
+func (s *Symtab) Resolve(addr uint64) (name string, off, size uint64, ok bool) {
+	t := s.t
+	if addr < t.textStart || addr-t.textStart >= t.entryOff(t.nfunc) {
+		return "", 0, 0, false
+	}
+	rel := addr - t.textStart
+	i := sort.Search(t.nfunc, func(i int) bool { return t.entryOff(i) > rel }) - 1
+	if i < 0 {
+		return "", 0, 0, false
+	}
+	start, size := t.entryOff(i), t.codeSize(i)
+	if rel >= start+size {
+		return "", 0, 0, false
+	}
+	b := t.name(i)
+	return unsafe.String(unsafe.SliceData(b), len(b)), rel - start, size, true
 }
 
 // Format writes addr as symbol+offset/size, as Linux's %pS does, or as a

@@ -106,6 +106,17 @@ func TestSymtabMatchesRuntime(t *testing.T) {
 	if s := st.Format(sym.Addr + 2); !strings.HasPrefix(s, "hachi/kprobe.symtabProbeTarget+0x2/") {
 		t.Errorf("Format = %q", s)
 	}
+	if name, off, size, ok := st.Resolve(sym.Addr + 3); !ok || name != want.Name() || off != 3 || size != sym.Size {
+		t.Errorf("Resolve(entry+3) = %s+%d/%d %v, want %s+3/%d", name, off, size, ok, want.Name(), sym.Size)
+	}
+	for _, addr := range []uint64{im.textStart - 1, sym.End() + 1<<30} {
+		if name, _, _, ok := st.Resolve(addr); ok {
+			t.Errorf("Resolve(%#x) = %s, outside the text", addr, name)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { st.Resolve(sym.Addr + 3) }); n != 0 {
+		t.Errorf("Resolve allocates %v times", n)
+	}
 }
 
 // TestSymtabAgainstELF checks every function's address and size against
