@@ -18,14 +18,19 @@ import (
 	"hachi/syscall/linux"
 )
 
-// kprobeCommands are the shell's kprobe tools: ksyms (a grep of
-// /proc/kallsyms) and count (a kprobe counting hits per CPU with a BPF
+// kprobeCommands are the shell's tracing tools: ksyms (a grep of
+// /proc/kallsyms), profile (sampleip: instruction pointers sampled on CPU
+// clock events) and count (a kprobe counting hits per CPU with a BPF
 // program, the way bpftrace's count() or perf's kprobe events do).
 func (k *Kernel) kprobeCommands(t *Task) []shell.Command {
 	return []shell.Command{
 		{
 			Name: "ksyms", Usage: "PATTERN", Help: "list kernel symbols matching PATTERN (a substring, or a glob with * ? [)",
 			Run: func(out io.Writer, args []string) error { return k.ksyms(out, t, args) },
+		},
+		{
+			Name: "profile", Usage: "[-F HZ] SECONDS", Help: "sample every CPU's instruction pointer with a BPF program on CPU clock events (sampleip)",
+			Run: func(out io.Writer, args []string) error { return k.profile(out, t, args) },
 		},
 		{
 			Name: "count", Usage: "[-r] SYMBOL[+OFF] SECONDS", Help: "count hits of a kprobe (-r: kretprobe) per CPU with a BPF program",
