@@ -34,6 +34,7 @@ func main() {
 	} else {
 		b.Kprober = kp
 		b.Kallsyms = kp.Symbols().WriteKallsyms
+		b.Symbol = kp.Symbols().Resolve
 	}
 	if err := riscv64.StartTimer(); err != nil {
 		println("timer:", err.Error())
