@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hachi/kprobe/probetest"
 	"hachi/perf"
 	"hachi/syscall/linux"
 )
@@ -22,6 +23,7 @@ var timerSeen struct {
 	user, frame  bool
 	periodic     int64 // when not 0, the handler re-arms this far ahead
 	rearms       int   // else, while not 0, it re-arms a passed deadline
+	callProbed   bool  // the handler calls probetest.Sum4
 	interruptsOn bool  // mstatus.MIE seen in the handler
 }
 
@@ -40,6 +42,9 @@ func recordTimer(cpu int, regs *perf.Regs) {
 	on := interruptsOff()
 	s.interruptsOn = on != 0
 	interruptsRestore(on)
+	if s.callProbed {
+		probetest.Sum4(1, 2, 3, 4)
+	}
 	if s.periodic != 0 {
 		ArmTimer(cpu, uint64(now+s.periodic))
 	} else if s.rearms != 0 {
@@ -54,7 +59,7 @@ func startTimer(t testing.TB) {
 	if err := StartTimer(); err != nil {
 		t.Fatal(err)
 	}
-	timerSeen.periodic, timerSeen.rearms = 0, 0
+	timerSeen.periodic, timerSeen.rearms, timerSeen.callProbed = 0, 0, false
 	SetTimerHandler(recordTimer)
 	t.Cleanup(func() {
 		ArmTimer(0, 0)
@@ -124,19 +129,25 @@ func TestTimerInterrupt(t *testing.T) {
 }
 
 // TestTimerCancel checks that a cancelled or replaced deadline does not
-// interrupt.
+// interrupt. Each deadline is replaced with interrupts disabled, so that
+// it is replaced before it passes even if the host stops QEMU for longer
+// than the deadline is away.
 func TestTimerCancel(t *testing.T) {
 	startTimer(t)
 	hits := timerSeen.hits.Load()
 	now := Nanotime()
+	on := interruptsOff()
 	ArmTimer(0, uint64(now+1e6))
 	ArmTimer(0, 0)
+	interruptsRestore(on)
 	if spinUntilHit(hits, now+5e6) {
 		t.Errorf("a cancelled deadline interrupted")
 	}
 	now = Nanotime()
+	on = interruptsOff()
 	ArmTimer(0, uint64(now+1e6))
 	ArmTimer(0, uint64(now+20e6))
+	interruptsRestore(on)
 	if spinUntilHit(hits, now+10e6) {
 		t.Errorf("a deadline replaced by a later one interrupted at %d ns", timerSeen.at-now)
 	}
@@ -207,6 +218,54 @@ func skipIfStarved(t *testing.T, took, want int64) {
 		t.Skipf("a %d ns sleep took %d ns: the host did not run QEMU", want, took)
 	}
 }
+
+// TestTimerDuringKprobeStep runs a probed function in a loop while the
+// timer interrupts every 20 µs, its handler calling the probed function
+// too. A probe hit steps through the probed instruction's slot; were the
+// timer taken during the step, the handler's own hit would replace the
+// step in flight and the slot's closing breakpoint would be nobody's:
+// interrupts stay masked during steps. Every call is counted once.
+func TestTimerDuringKprobeStep(t *testing.T) {
+	startTimer(t)
+	m, err := Kprobes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Place(perf.KprobeSpec{Symbol: "hachi/kprobe/probetest.Sum4"}, nopProbe{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Unregister()
+	hits := timerSeen.hits.Load()
+	timerSeen.callProbed, timerSeen.periodic = true, 20e3
+	ArmTimer(0, uint64(Nanotime()+20e3))
+	calls := uint64(0)
+	for end := Nanotime() + 200e6; Nanotime() < end; calls++ {
+		if probetest.Sum4(1, 2, 3, 4) != 30 {
+			t.Fatal("Sum4(1, 2, 3, 4) != 30")
+		}
+	}
+	ArmTimer(0, 0)
+	timerSeen.callProbed, timerSeen.periodic = false, 0
+	interrupts := timerSeen.hits.Load() - hits
+	t.Logf("%d calls, %d interrupts calling too", calls, interrupts)
+	if interrupts < 100 {
+		t.Errorf("%d interrupts in 200 ms at 50 kHz", interrupts)
+	}
+	if p.Hits() != calls+interrupts || p.Missed() != 0 {
+		t.Errorf("%d hits, %d missed, for %d calls and %d from interrupts", p.Hits(), p.Missed(), calls, interrupts)
+	}
+	if on := interruptsOff(); on == 0 {
+		t.Errorf("interrupts disabled after the probe hits")
+	} else {
+		interruptsRestore(on)
+	}
+}
+
+// nopProbe is a kprobe handler that does nothing (the probe counts hits).
+type nopProbe struct{}
+
+func (nopProbe) Hit(int, *perf.Regs) {}
 
 // TestTimerNoAllocs checks that the interrupt path allocates nothing.
 func TestTimerNoAllocs(t *testing.T) {
