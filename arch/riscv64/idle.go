@@ -24,6 +24,7 @@ func write64(addr uint64, val uint64)
 func write32(addr uint64, val uint32)
 func interruptsOff() (enabled uint64)
 func interruptsRestore(enabled uint64)
+func idleResume(enabled uint64)
 func setInterruptEnable(mie uint64)
 func waitTimer()
 
@@ -53,5 +54,5 @@ func idle(until int64) {
 	t.setCompare(ticks)
 	waitTimer()
 	t.setCompare(compareValue(t.deadline))
-	interruptsRestore(on)
+	idleResume(on)
 }

@@ -47,6 +47,16 @@ TEXT ·interruptsRestore(SB),NOSPLIT,$0-8
 	CSRRS(0, MSTATUS, 5)
 	RET
 
+// func idleResume(enabled uint64)
+//
+// interruptsRestore for the idle loop, under its own name: a timer
+// interrupt that came due during the wait is taken here, and a sample of
+// an idle CPU names the idle loop, as Linux's name its idle function.
+TEXT ·idleResume(SB),NOSPLIT,$0-8
+	MOV	enabled+0(FP), T0
+	CSRRS(0, MSTATUS, 5)
+	RET
+
 // func setInterruptEnable(mie uint64)
 TEXT ·setInterruptEnable(SB),NOSPLIT,$0-8
 	MOV	mie+0(FP), T0
