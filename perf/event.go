@@ -132,7 +132,11 @@ func (e *Event) Output(cpu int, data []byte) error {
 		return linux.EINVAL // no such CPU: not a program's
 	}
 	var sd sampleData
-	e.fill(&sd, cpu, c.regs)
+	var regs *Regs
+	if c.regsSet {
+		regs = &Regs{IP: c.regsIP, User: c.regsUser}
+	}
+	e.fill(&sd, cpu, regs)
 	sd.raw, sd.hasRaw = data, true
 	sd.period = 0
 	return e.output(&sd)

@@ -140,12 +140,28 @@ type cpuState struct {
 	// ctx holds the context built for a program: bpf_perf_event_data or
 	// a copy of the registers.
 	ctx [maxRegsSize + 16]byte
-	// regs are the registers of the program running, for the samples
-	// bpf_perf_event_output writes from it (perf_instruction_pointer).
-	regs *Regs
+	// regsIP and regsUser are the registers' IP and mode of the hit whose
+	// program runs (regsSet), for the samples bpf_perf_event_output
+	// writes from it (perf_instruction_pointer, user_mode); see setRegs.
+	regsIP   uint64
+	regsUser bool
+	regsSet  bool
 	// clocks are the CPU clock events active on this CPU.
 	clocks atomic.Pointer[[]*Event]
 	_      [64]byte // keeps CPUs' hot words on separate cache lines
+}
+
+// setRegs records, from the registers of the hit whose program is about to
+// run on the CPU (nil once it returned), what its samples take. They are
+// copied rather than pointed to: this runs in trap context, where storing
+// a pointer into the heap would run the GC's write barrier, which the trap
+// may have interrupted on this CPU in the middle of its buffer's update.
+func (c *cpuState) setRegs(regs *Regs) {
+	if regs == nil {
+		c.regsSet = false
+		return
+	}
+	c.regsIP, c.regsUser, c.regsSet = regs.IP, regs.User, true
 }
 
 // maxRegsSize bounds Regs.Size for the context copies of perf_event

@@ -144,11 +144,11 @@ func TestGoldenSample(t *testing.T) {
 	_, ev, mem := env.mapped(a, 2, 1)
 	id := ev.ID()
 	regs := &Regs{IP: 0xffffffff81001234}
-	env.sys.cpus[2].regs = regs // as while a program runs from a kprobe
+	env.sys.cpus[2].setRegs(regs) // as while a program runs from a kprobe
 	if err := ev.Output(2, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	env.sys.cpus[2].regs = nil
+	env.sys.cpus[2].setRegs(nil)
 	want := bytes.Join([][]byte{
 		le32(linux.PERF_RECORD_SAMPLE), {1, 0}, {120, 0}, // header: type, misc KERNEL, size 120
 		le64(id),                 // IDENTIFIER
