@@ -524,6 +524,26 @@ func (m *Manager) Trap(cpu int, addr uint64, frame unsafe.Pointer) bool {
 	return ok
 }
 
+// EnterHandler and ExitHandler bracket, on cpu, the handler of another
+// trap that runs in trap context (an architecture's sampling timer
+// interrupt): probes hit in between count as missed and run no handler,
+// as hits inside a probe's handler do: such a hit is a trap nested in a
+// trap, whose stack the architectures keep small (see arch/amd64). They
+// are called in that trap's context on cpu: traps on one CPU nest, they
+// do not interleave, so the count stays the CPU's own.
+func (m *Manager) EnterHandler(cpu int) {
+	if cpu >= 0 && cpu < len(m.cpus) {
+		m.cpus[cpu].depth++
+	}
+}
+
+// ExitHandler ends what EnterHandler began.
+func (m *Manager) ExitHandler(cpu int) {
+	if cpu >= 0 && cpu < len(m.cpus) {
+		m.cpus[cpu].depth--
+	}
+}
+
 func (m *Manager) trap(c *cpuState, cpu int, addr uint64, frame unsafe.Pointer) bool {
 	if c.stepping.Load() != 0 && addr == c.stepEnd {
 		// The slot's closing breakpoint: on to the probed instruction's

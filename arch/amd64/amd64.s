@@ -5,7 +5,6 @@
 #define IA32_TSC_AUX        0xc0000103
 #define LAPIC_BASE          0xfee00000
 #define LAPIC_ID_REG        0xfee00020
-#define LAPIC_TIMER_INITIAL 0x380
 
 // func rdtsc() uint64
 TEXT ·rdtsc(SB),NOSPLIT,$0-8
@@ -79,17 +78,13 @@ TEXT ·lapicWrite(SB),NOSPLIT,$0-8
 	MOVL	CX, (AX)
 	RET
 
-// func haltFor(count uint32)
+// func stiHalt()
 //
-// Starts this CPU's LAPIC timer (one-shot) with count and halts until an
-// interrupt: the timer's, an IPI or a device's. Interrupts are off while
-// arming so that a timer expiring at once is delivered after STI, which
-// the STI shadow delays until HLT waits.
-TEXT ·haltFor(SB),NOSPLIT,$0-4
-	CLI
-	MOVL	$(LAPIC_BASE+LAPIC_TIMER_INITIAL), AX
-	MOVL	count+0(FP), CX
-	MOVL	CX, (AX)
+// Enables interrupts and halts until one comes: the timer's, an IPI or a
+// device's. STI delays interrupts until after the next instruction, so
+// one already pending (a timer set to expire at once) is taken in HLT and
+// ends it.
+TEXT ·stiHalt(SB),NOSPLIT,$0
 	STI
 	HLT
 	RET
@@ -122,4 +117,50 @@ TEXT ·pause(SB),NOSPLIT,$0
 TEXT ·haltForever(SB),NOSPLIT,$0
 	CLI
 	HLT
+	RET
+
+// func irqDisable() (flags uint64)
+//
+// Disables interrupts on this CPU and returns RFLAGS as it was, for
+// irqRestore.
+TEXT ·irqDisable(SB),NOSPLIT,$0-8
+	PUSHFQ
+	POPQ	AX
+	CLI
+	MOVQ	AX, flags+0(FP)
+	RET
+
+// func irqRestore(flags uint64)
+//
+// Enables interrupts again if flags (from irqDisable) had IF set.
+TEXT ·irqRestore(SB),NOSPLIT,$0-8
+	MOVQ	flags+0(FP), AX
+	TESTQ	$0x200, AX
+	JZ	off
+	STI
+off:
+	RET
+
+// func lapicSendIPI(apicID, icr uint32)
+//
+// Sends the IPI icr (the ICR's low word: vector, delivery mode, level) to
+// the CPU of local APIC ID apicID (physical destination, Intel SDM vol.
+// 3A, 11.6.1) and waits for its delivery. Interrupts are off meanwhile so
+// that no interrupt handler sends an IPI between the two ICR writes.
+TEXT ·lapicSendIPI(SB),NOSPLIT,$0-8
+	PUSHFQ
+	CLI
+	MOVL	apicID+0(FP), AX
+	SHLL	$24, AX
+	MOVL	$(LAPIC_BASE+0x310), BX
+	MOVL	AX, (BX)
+	MOVL	icr+4(FP), AX
+	MOVL	$(LAPIC_BASE+0x300), BX
+	MOVL	AX, (BX)
+wait:
+	PAUSE
+	MOVL	(BX), AX
+	TESTL	$(1<<12), AX		// delivery status: send pending
+	JNZ	wait
+	POPFQ
 	RET

@@ -14,7 +14,10 @@ func lapicID() uint32
 func cpuIndexRDTSCP() uint32
 func lapicRead(off uint32) uint32
 func lapicWrite(off uint32, val uint32)
-func haltFor(count uint32)
+func stiHalt()
+func irqDisable() (flags uint64)
+func irqRestore(flags uint64)
+func lapicSendIPI(apicID, icr uint32)
 func idtGatePresent(vector uint32) bool
 func pause()
 func haltForever()
@@ -50,10 +53,6 @@ var (
 	// haltOK is set once idle CPUs may halt: the idle timer's vector is
 	// in the IDT and the LAPIC timer rate is known.
 	haltOK atomic.Bool
-
-	// timerReady has bit i set once CPU i's LAPIC timer is set up
-	// (one-shot on idleVector, divide by 1).
-	timerReady atomic.Uint64
 )
 
 // initCPUIdentity detects RDTSCP (CPUID 0x80000001, EDX bit 27), enables
@@ -107,31 +106,20 @@ func IdleMode() string {
 }
 
 // idle is the runtime's goos.Idle: it halts this CPU until the next timer
-// (until, in Nanotime) or for at most maxHalt, whichever comes first.
+// (until, in Nanotime) or for at most maxHalt, whichever comes first; a
+// sampling deadline (timer.go) that comes first ends the halt too. It runs
+// on the M's g0, which stays on its CPU.
 func idle(until int64) {
 	now := Nanotime()
 	if until <= now {
 		return
 	}
-	if !haltOK.Load() {
+	id := CPUID()
+	if !haltOK.Load() || id >= len(timerCPUs) {
 		pause()
 		return
 	}
-	d := until - now
-	if d > maxHalt {
-		d = maxHalt
-	}
-	id := CPUID()
-	if bit := uint64(1) << (id & 63); timerReady.Load()&bit == 0 {
-		lapicWrite(lapicTimerDivide, timerDivideBy1)
-		lapicWrite(lapicLVTTimer, idleVector) // one-shot, unmasked
-		timerReady.Or(bit)
-	}
-	count := uint64(d) * lapicTimerHz / 1e9
-	if count == 0 {
-		count = 1
-	}
-	haltFor(uint32(count))
+	timerHalt(id, now, min(until-now, maxHalt))
 }
 
 // interruptHandlers holds, per vector, the function that serves it.

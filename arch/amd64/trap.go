@@ -16,8 +16,9 @@ import (
 	"hachi/syscall/linux"
 )
 
-// Hachi's trap entries for kprobes (trap.s): its own IDT gates, because
-// TamaGo's exception path prints and panics, never resuming.
+// Hachi's trap entries for kprobes and the sampling timer (trap.s): its
+// own IDT gates, because TamaGo's exception path prints and panics, never
+// resuming, and its interrupt path only wakes a goroutine.
 //
 // The breakpoint (#BP, vector 3) runs on IST1, a per-CPU stack the CPU
 // switches to whatever the interrupted code's stack: a goroutine's stack
@@ -40,6 +41,12 @@ import (
 // runs a handler, so a third one should never come: if it does, its frame
 // is found below that floor and TamaGo's handler reports it rather than
 // let it overwrite the stack.
+//
+// The sampling timer's interrupt (timer.go) enters on IST1 too, as a
+// trap from outside: it comes only when interrupts are enabled, and no
+// trap handler enables them (interrupt gates clear IF), so it never
+// nests in a breakpoint trap; a breakpoint hit in its handler is a
+// nested trap, which counts a miss (kprobe.Manager.EnterHandler).
 //
 // The IPI of vector trapIPIVector sets up the other CPUs (GDT with a TSS
 // per CPU for the IST stacks, GS base pointing at the CPU's trapCPU) and
@@ -78,7 +85,11 @@ type trapCPU struct {
 	// inSlot is set when the CPU is sent to run a kprobe slot; the
 	// slot's epilogue clears it (kprobeMachine.SlotEpilogue).
 	inSlot atomic.Uint32
-	_      [32 - 4]byte
+	// timerLVT is the vector the CPU's LVT timer register holds, 0 until
+	// the CPU first programmed its timer (timer.go); here because the
+	// timer's gate sets it too.
+	timerLVT uint32
+	_        [32 - 8]byte
 	// ipiStack is the IPI gate's stack (IST2): its top is the end of
 	// the struct.
 	ipiStack [ipiStackBytes]byte
@@ -111,7 +122,7 @@ func trapSetupAll(icr uint32) int
 func trapSendIPIOthers(icr uint32)
 func trapSIDT() uint64
 func trapGSBase() uint64
-func trapEntries() (breakpoint, ipi uint64)
+func trapEntries() (breakpoint, ipi, timer uint64)
 func trapInt3()
 
 // trapBreakpoint is the Go side of the #BP gate, on the CPU's gsignal:
@@ -202,7 +213,7 @@ func trapSetup() error {
 	if err := trapWaitCPUsRunning(n); err != nil {
 		return err
 	}
-	bp, ipi := trapEntries()
+	bp, ipi, _ := trapEntries()
 	setGate(trapIPIVector, ipi, 0)
 	trapIPIMu.Lock()
 	atomic.StoreUint32(&trapIPIOp, ipiInit)
@@ -212,13 +223,16 @@ func trapSetup() error {
 		icr = ipiOthers
 	}
 	self := trapSetupAll(icr)
+	// Read before anything may yield: the goroutine may then go on
+	// another CPU.
+	gsBase := trapGSBase()
 	err := trapWaitAcks(n)
 	trapIPIMu.Unlock()
 	if err != nil {
 		return err
 	}
-	if got := trapGSBase(); self >= n || got != uint64(uintptr(unsafe.Pointer(&trapCPUs[self]))) {
-		return fmt.Errorf("amd64: traps: CPU %d has GS base %#x", self, got)
+	if self >= n || gsBase != uint64(uintptr(unsafe.Pointer(&trapCPUs[self]))) {
+		return fmt.Errorf("amd64: traps: CPU %d has GS base %#x", self, gsBase)
 	}
 	for i := range n {
 		ist1 := binary.LittleEndian.Uint64(trapCPUs[i].tss[0x24:])

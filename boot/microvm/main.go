@@ -38,6 +38,11 @@ func main() {
 		b.Kprober = kp
 		b.Kallsyms = kp.Symbols().WriteKallsyms
 	}
+	if err := amd64.StartTimer(); err != nil {
+		fmt.Printf("timer: %v\n", err)
+	} else {
+		b.Timer = &kernel.Timer{Arm: amd64.ArmTimer, SetHandler: amd64.SetTimerHandler}
+	}
 	kernel.Main(b)
 }
 
