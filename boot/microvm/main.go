@@ -37,6 +37,7 @@ func main() {
 	} else {
 		b.Kprober = kp
 		b.Kallsyms = kp.Symbols().WriteKallsyms
+		b.Symbol = kp.Symbols().Resolve
 	}
 	if err := amd64.StartTimer(); err != nil {
 		fmt.Printf("timer: %v\n", err)
