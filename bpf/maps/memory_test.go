@@ -1,0 +1,35 @@
+package maps
+
+import (
+	"testing"
+
+	"hachi/syscall/linux"
+)
+
+// A program finding a map's lock held by its own CPU has interrupted the
+// holder: EBUSY, whether the holder is a program or, once SyscallCPU tells
+// the syscall side's CPU, a system call (Linux's map_locked counters).
+func TestSpinLockSameCPU(t *testing.T) {
+	var l spinLock
+	if err := l.lock(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.lock(1); err != linux.EBUSY {
+		t.Errorf("a program on the holder's CPU: %v, want EBUSY", err)
+	}
+	l.unlock()
+
+	defer func() { SyscallCPU = nil }()
+	SyscallCPU = func() int { return 1 }
+	if err := l.lock(-1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.lock(1); err != linux.EBUSY {
+		t.Errorf("a program interrupting the syscall side on its CPU: %v, want EBUSY", err)
+	}
+	l.unlock()
+	if err := l.lock(1); err != nil {
+		t.Errorf("after the unlock: %v", err)
+	}
+	l.unlock()
+}
