@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Boot tests of the kprobe commands: the shell's ksyms and count, on both
-// boards' kernels (see boot_test.go for how the images are found).
+// Boot tests of the tracing commands: the shell's ksyms, count and
+// profile, on both boards' kernels (see boot_test.go for how the images
+// are found).
 
 var countLine = regexp.MustCompile(`(?m)^(cpu\d+|total): (\d+)$`)
 
@@ -56,6 +57,21 @@ func TestBootKprobes(t *testing.T) {
 			if c["cpu"+strconv.Itoa(cpu)] == 0 {
 				t.Errorf("no hit of idle on CPU %d: %v", cpu, c)
 			}
+		}
+
+		// profile samples every CPU at 1000 Hz with a PERF_EVENT program
+		// on CPU clock events (the board's sampling timer): an idle
+		// kernel's samples name its idle path.
+		out = bootRun(t, m, "profile -F 1000 1", time.Minute)
+		t.Logf("profile -F 1000 1:\n%s", out)
+		samples := regexp.MustCompile(`(?m)^profile: (\d+) samples, \d+ addresses, \d+ functions$`).FindStringSubmatch(out)
+		if samples == nil {
+			t.Errorf("profile printed no sample count:\n%s", out)
+		} else if n, _ := strconv.Atoi(samples[1]); n < 100*b.CPUs {
+			t.Errorf("profile: %d samples in a second at 1000 Hz on %d CPUs, want at least %d", n, b.CPUs, 100*b.CPUs)
+		}
+		if !hasLine(out, ` +\d+ +\d+\.\d% +hachi/arch/`+b.Arch+`\.\S+`) {
+			t.Errorf("profile: no sample in hachi/arch/%s (the idle path):\n%s", b.Arch, out)
 		}
 
 		for line, want := range map[string]string{
