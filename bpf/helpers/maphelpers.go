@@ -170,9 +170,14 @@ func mapLookupPercpuElem(env *vm.Env, r1, r2, r3, _, _ uint64) uint64 {
 }
 
 // forEachVisitor calls a program's callback for each element
-// (bpf_for_each_map_elem's callback: long cb(map, key, value, ctx)).
+// (bpf_for_each_map_elem's callback: long cb(map, key, value, ctx)). The
+// visitors live in the per-CPU state (an interface argument would escape)
+// and hold the running Env by address: the helper fills one in trap
+// context when the program runs there, where storing a pointer into the
+// heap would run the GC write barrier that the trap may have interrupted.
+// The Env is its CPU's, alive and unmoved while the program runs.
 type forEachVisitor struct {
-	env       *vm.Env
+	env       uintptr // the *vm.Env
 	fn, ctx   uint64
 	mapAddr   uint64
 	keySize   uint32
@@ -183,11 +188,12 @@ type forEachVisitor struct {
 // Visit implements maps.Visitor: the callback returns 0 to continue, 1 to
 // stop.
 func (v *forEachVisitor) Visit(key, value unsafe.Pointer) bool {
-	if v.env.Checked() {
-		v.env.Declare(vm.Region{Base: key, Size: uintptr(v.keySize)})
-		valueRegion(v.env, value, v.valueSize, v.flags)
+	env := (*vm.Env)(*(*unsafe.Pointer)(unsafe.Pointer(&v.env)))
+	if env.Checked() {
+		env.Declare(vm.Region{Base: key, Size: uintptr(v.keySize)})
+		valueRegion(env, value, v.valueSize, v.flags)
 	}
-	r0, ok := v.env.Call(v.fn, v.mapAddr, uint64(uintptr(key)), uint64(uintptr(value)), v.ctx, 0)
+	r0, ok := env.Call(v.fn, v.mapAddr, uint64(uintptr(key)), uint64(uintptr(value)), v.ctx, 0)
 	return !ok || r0 != 0
 }
 
@@ -208,11 +214,11 @@ func (s *Set) forEachMapElem(env *vm.Env, r1, r2, r3, r4, _ uint64) uint64 {
 	}
 	v := &c.visitors[c.visitNest]
 	info := m.Info()
-	*v = forEachVisitor{env: env, fn: r2, ctx: r3, mapAddr: r1, keySize: info.KeySize, valueSize: info.ValueSize, flags: info.Flags}
+	*v = forEachVisitor{env: uintptr(unsafe.Pointer(env)), fn: r2, ctx: r3, mapAddr: r1, keySize: info.KeySize, valueSize: info.ValueSize, flags: info.Flags}
 	c.visitNest++
 	n := fe.ForEachElem(int(env.CPU), v)
 	c.visitNest--
-	v.env = nil
+	v.env = 0
 	return n
 }
 

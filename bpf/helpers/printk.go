@@ -47,8 +47,18 @@ type spec struct {
 	conv       byte // d u x X c s p (i is d)
 	long       bool // l or ll: 64 bits
 	ext        byte // %p extension: 0, 'K', 'x', 's', 'S', or 't' (text in tmp)
-	text       []byte
+	text       span
 }
+
+// span is the text of a conversion prepare resolved: tmp[off:off+n] of
+// its printBuffer. It is an offset, not a slice, so that a spec holds no
+// pointer: prepare stores specs into the per-CPU printBuffer, in trap
+// context when the program runs there, where a pointer store into the
+// heap would run the GC write barrier that the trap may have interrupted.
+type span struct{ off, n int }
+
+// of is the text of sp in tmp.
+func (sp span) of(tmp []byte) []byte { return tmp[sp.off:][:sp.n] }
 
 func isPrint(c byte) bool { return c >= 0x20 && c < 0x7f }
 func isSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
@@ -146,8 +156,9 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64, c
 					if used == len(pb.tmp) {
 						return nil, linux.ENOSPC
 					}
-					sp.ext, sp.text = 't', s.copyString(env, next == 'u', pb.tmp[used:], arg)
-					used += len(sp.text) + 1
+					t := s.copyString(env, next == 'u', pb.tmp[used:], arg)
+					sp.ext, sp.text = 't', span{used, len(t)}
+					used += len(t) + 1
 				}
 			case next == 0 || isSpace(next) || isPunct(next) || next == 'K' || next == 'x' || next == 's' || next == 'S':
 				if next == 'K' || next == 'x' || next == 's' || next == 'S' {
@@ -165,7 +176,7 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64, c
 				if copying {
 					w := writer{dst: pb.tmp[used:]}
 					s.symbol(&w, arg-1, true, 1)
-					sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, max(len(pb.tmp)-used-1, 0))]
+					sp.ext, sp.text = 't', span{used, min(w.n, max(len(pb.tmp)-used-1, 0))}
 					used = min(used+w.n+1, len(pb.tmp))
 				}
 			case (next == 'i' || next == 'I') && (after == '4' || after == '6'):
@@ -184,7 +195,7 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64, c
 					}
 					w := writer{dst: pb.tmp[used:]}
 					formatIP(&w, ip, next == 'I')
-					sp.ext, sp.text = 't', pb.tmp[used:][:min(w.n, len(pb.tmp)-used-1)]
+					sp.ext, sp.text = 't', span{used, min(w.n, len(pb.tmp)-used-1)}
 					used = min(used+w.n+1, len(pb.tmp))
 				}
 			default:
@@ -204,8 +215,9 @@ func (s *Set) prepare(env *vm.Env, pb *printBuffer, fmt []byte, args []uint64, c
 				if used == len(pb.tmp) {
 					return nil, linux.ENOSPC
 				}
-				sp.text = s.copyString(env, arg < s.kernel.UserLimit(), pb.tmp[used:], arg)
-				used += len(sp.text) + 1
+				t := s.copyString(env, arg < s.kernel.UserLimit(), pb.tmp[used:], arg)
+				sp.text = span{used, len(t)}
+				used += len(t) + 1
 			}
 		case 'c':
 			if copying {
@@ -259,8 +271,9 @@ func (s *Set) copyString(env *vm.Env, user bool, dst []byte, addr uint64) []byte
 	return dst[:n-1]
 }
 
-// format is bstr_printf: fmt printed with the prepared conversions.
-func (s *Set) format(w *writer, fmt []byte, specs []spec, args []uint64) {
+// format is bstr_printf: fmt printed with the conversions prepare
+// resolved, whose texts are in tmp.
+func (s *Set) format(w *writer, fmt []byte, tmp []byte, specs []spec, args []uint64) {
 	k := 0
 	for i := 0; i < len(fmt); i++ {
 		if fmt[i] != '%' {
@@ -273,14 +286,14 @@ func (s *Set) format(w *writer, fmt []byte, specs []spec, args []uint64) {
 			continue
 		}
 		sp := &specs[k]
-		s.conversion(w, sp, args[k])
+		s.conversion(w, tmp, sp, args[k])
 		k++
 		i = sp.end - 1
 	}
 }
 
 // conversion prints one conversion.
-func (s *Set) conversion(w *writer, sp *spec, arg uint64) {
+func (s *Set) conversion(w *writer, tmp []byte, sp *spec, arg uint64) {
 	switch sp.conv {
 	case 'd':
 		v := int64(arg)
@@ -305,11 +318,11 @@ func (s *Set) conversion(w *writer, sp *spec, arg uint64) {
 	case 'c':
 		w.padded([]byte{byte(arg)}, sp)
 	case 's':
-		w.padded(sp.text, sp)
+		w.padded(sp.text.of(tmp), sp)
 	case 'p':
 		switch sp.ext {
 		case 't':
-			w.bytes(sp.text)
+			w.bytes(sp.text.of(tmp))
 		case 's', 'S':
 			if sp.width < 0 {
 				s.symbol(w, arg, sp.ext == 'S', 0)
@@ -557,7 +570,7 @@ func (s *Set) tracePrintk(env *vm.Env, r1, r2, r3, r4, r5 uint64) uint64 {
 		return errno(err)
 	}
 	w := writer{dst: pb.out[:]}
-	s.format(&w, fmt, specs, args[:])
+	s.format(&w, fmt, pb.tmp[:], specs, args[:])
 	w.finish()
 	s.kernel.TracePrintk(env.CPU, pb.out[:min(w.n, len(pb.out)-1)])
 	return uint64(w.n)
@@ -602,7 +615,7 @@ func (s *Set) snprintf(env *vm.Env, r1, r2, r3, r4, r5 uint64) uint64 {
 		return errno(err)
 	}
 	w := writer{dst: str}
-	s.format(&w, fmt, specs, args[:dataLen/8])
+	s.format(&w, fmt, pb.tmp[:], specs, args[:dataLen/8])
 	w.finish()
 	return uint64(w.n) + 1
 }

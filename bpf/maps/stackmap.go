@@ -19,7 +19,7 @@ import (
 // Hachi does not read ELF build ids of user code (ENOTSUPP).
 type StackTrace struct {
 	base
-	buckets []atomic.Pointer[stackBucket]
+	buckets []atomic.Uint32 // each bucket's trace: its pool id (index + 1), 0 for none
 	mask    uint32
 	depth   uint32 // value_size / 8
 	pool    []stackBucket
@@ -37,6 +37,19 @@ type stackBucket struct {
 	n        atomic.Uint32
 	ips      []uint64
 	freeNext atomic.Uint32
+}
+
+// Buckets name their traces by pool id, not by pointer: bpf_get_stackid
+// and a program's delete replace them in trap context, where storing a
+// pointer into the heap (an atomic.Pointer's Swap too) would run the GC
+// write barrier that the trap may have interrupted.
+
+// trace is the trace of pool id k, nil for 0.
+func (s *StackTrace) trace(k uint32) *stackBucket {
+	if k == 0 {
+		return nil
+	}
+	return &s.pool[k-1]
 }
 
 // stackCreateFlags is STACK_CREATE_FLAG_MASK.
@@ -67,7 +80,7 @@ func newStackTrace(spec Spec, host Host) (*StackTrace, error) {
 	ncpu := host.PossibleCPUs()
 	s := &StackTrace{
 		base:    newBase(spec, ncpu),
-		buckets: make([]atomic.Pointer[stackBucket], nb),
+		buckets: make([]atomic.Uint32, nb),
 		mask:    uint32(nb - 1),
 		depth:   depth,
 		pool:    make([]stackBucket, spec.MaxEntries),
@@ -101,7 +114,7 @@ func (s *StackTrace) GetStackID(cpu int, ips []uint64, flags uint64) (uint32, er
 	}
 	hash := hashTrace(ips)
 	id := hash & s.mask
-	old := s.buckets[id].Load()
+	old := s.trace(s.buckets[id].Load())
 	match := old != nil && old.hash.Load() == hash
 	if match && flags&linux.BPF_F_FAST_STACK_CMP != 0 {
 		return id, nil
@@ -122,16 +135,10 @@ func (s *StackTrace) GetStackID(cpu int, ips []uint64, flags uint64) (uint32, er
 	}
 	b.hash.Store(hash)
 	b.n.Store(uint32(len(ips)))
-	if prev := s.buckets[id].Swap(b); prev != nil {
-		s.release(cpu, prev)
+	if prev := s.buckets[id].Swap(k); prev != 0 {
+		s.free.push(s, cpu, prev)
 	}
 	return id, nil
-}
-
-// release returns a trace to the free list.
-func (s *StackTrace) release(cpu int, b *stackBucket) {
-	k := (uintptr(unsafe.Pointer(b)) - uintptr(unsafe.Pointer(&s.pool[0]))) / unsafe.Sizeof(stackBucket{})
-	s.free.push(s, cpu, uint32(k)+1)
 }
 
 func hashTrace(ips []uint64) uint32 {
@@ -162,11 +169,11 @@ func (s *StackTrace) DeleteElem(cpu int, key []byte) error {
 	if id > s.mask {
 		return linux.E2BIG
 	}
-	b := s.buckets[id].Swap(nil)
-	if b == nil {
+	k := s.buckets[id].Swap(0)
+	if k == 0 {
 		return linux.ENOENT
 	}
-	s.release(cpu, b)
+	s.free.push(s, cpu, k)
 	return nil
 }
 
@@ -180,7 +187,7 @@ func (s *StackTrace) Lookup(key, value []byte, flags uint64) error {
 	if id > s.mask {
 		return linux.ENOENT
 	}
-	b := s.buckets[id].Load()
+	b := s.trace(s.buckets[id].Load())
 	if b == nil {
 		return linux.ENOENT
 	}
@@ -214,12 +221,12 @@ func (s *StackTrace) Delete(key []byte) error {
 func (s *StackTrace) NextKey(key, next []byte) error {
 	id := uint32(0)
 	if key != nil {
-		if k := le32(key); k <= s.mask && s.buckets[k].Load() != nil {
+		if k := le32(key); k <= s.mask && s.buckets[k].Load() != 0 {
 			id = k + 1
 		}
 	}
 	for ; id <= s.mask; id++ {
-		if s.buckets[id].Load() != nil {
+		if s.buckets[id].Load() != 0 {
 			putLE32(next, id)
 			return nil
 		}
@@ -236,8 +243,8 @@ func (s *StackTrace) LookupAndDelete(key, value []byte, flags uint64) error {
 	if err := s.Lookup(key, value, flags); err != nil {
 		return err
 	}
-	if b := s.buckets[le32(key)].Swap(nil); b != nil {
-		s.release(-1, b)
+	if k := s.buckets[le32(key)].Swap(0); k != 0 {
+		s.free.push(s, -1, k)
 		return nil
 	}
 	return linux.ENOENT

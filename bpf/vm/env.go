@@ -31,8 +31,8 @@ type Env struct {
 	// DefaultStepLimit.
 	StepLimit uint64
 
-	prog      *Program // the running program (tail calls change it)
-	ctx       Region
+	prog      progRef // the running program (tail calls change it)
+	ctx       regionRef
 	stack     *[stackWords]uint64
 	frames    [MaxCallFrames]frame
 	depth     int // frames in use below the main one
@@ -47,11 +47,44 @@ type Env struct {
 
 // frame is a caller's state saved by a bpf-to-bpf call.
 type frame struct {
-	prog   *Program
+	prog   progRef
 	ret    int
 	saved  [4]uint64 // r6-r9
 	budget uint32    // the caller's may_goto budget
 	init   isa.RegSet
+}
+
+// An Env keeps the running program and its context as addresses, not
+// pointers, because a program may run in trap context (a kprobe's
+// breakpoint, the sampling timer's interrupt), which can interrupt any Go
+// code on its CPU, the garbage collector's write barrier included: storing
+// a pointer into the heap Env there would run the barrier again, on a
+// half-updated buffer or with runtime locks held. Both objects are kept
+// alive, unmoved, by the one who runs the program: the caller of Run holds
+// the Program and the context (which must not be on a goroutine stack: Run
+// makes it escape), a tail call's target is held by its prog array, a
+// caller's program by the caller.
+
+// progRef is the address of a Program.
+type progRef uintptr
+
+func refProgram(p *Program) progRef { return progRef(unsafe.Pointer(p)) }
+
+func (r progRef) get() *Program { return (*Program)(ptr(uint64(r))) }
+
+// regionRef is a Region held by address.
+type regionRef struct {
+	base     uintptr
+	size     uintptr
+	writable bool
+}
+
+func refRegion(r Region) regionRef {
+	return regionRef{base: uintptr(r.Base), size: r.Size, writable: r.Writable}
+}
+
+func (r regionRef) get() Region {
+	return Region{Base: ptr(uint64(r.base)), Size: r.size, Writable: r.writable}
 }
 
 // NewEnv makes an Env with its own stack.
@@ -63,23 +96,32 @@ func (e *Env) stackTop() uint64 {
 }
 
 // Program is the running program (the target of the last tail call).
-func (e *Env) Program() *Program { return e.prog }
+func (e *Env) Program() *Program { return e.prog.get() }
 
 // Context is the region r1 pointed to when the run started.
-func (e *Env) Context() Region { return e.ctx }
+func (e *Env) Context() Region { return e.ctx.get() }
 
 // Checked reports whether the running program is checked: helpers must then
 // reach memory and maps only through Memory and Map.
-func (e *Env) Checked() bool { return e.prog != nil && e.prog.checked }
+func (e *Env) Checked() bool { return e.prog != 0 && e.prog.get().checked }
 
 // Declare makes r accessible to a checked program until the end of the run:
 // helpers call it for memory they hand to the program (a map value), and
 // callers before Run for memory other than the context (a packet). It costs
 // nothing while a verified program runs.
 func (e *Env) Declare(r Region) {
-	if e.running && !e.prog.checked {
+	if e.running && !e.prog.get().checked {
 		return
 	}
+	e.declare(r)
+}
+
+// declare is Declare's work, for checked runs only: Regions hold pointers,
+// and a verified run (which may be in trap context) stores none. Not
+// inlined, so that its write barriers stay out of Declare.
+//
+//go:noinline
+func (e *Env) declare(r Region) {
 	for _, old := range e.regions[:e.nregions] {
 		if old == r {
 			return
@@ -111,7 +153,7 @@ func (e *Env) Memory(addr, size uint64, write bool) ([]byte, error) {
 // Map turns a register value into the map it stands for. For a checked
 // program it is nil unless v is a map the program refers to.
 func (e *Env) Map(v uint64) *MapHandle {
-	if e.Checked() && !e.prog.image.isMap(v) {
+	if e.Checked() && !e.prog.get().image.isMap(v) {
 		return nil
 	}
 	return (*MapHandle)(ptr(v))
@@ -125,29 +167,38 @@ func (e *Env) Map(v uint64) *MapHandle {
 // faulted: the helper must then return at once, and the run ends with the
 // fault.
 func (e *Env) Call(fn, r1, r2, r3, r4, r5 uint64) (r0 uint64, ok bool) {
-	p := e.prog
+	ref := e.prog
+	p := ref.get()
 	if e.fault != nil || p == nil {
 		return 0, false
 	}
 	f, ok := p.image.function(fn)
 	if !ok {
-		e.fault = fmt.Errorf("%w: callback %#x is not a function of the program", ErrBadPointer, fn)
+		e.setFault(fmt.Errorf("%w: callback %#x is not a function of the program", ErrBadPointer, fn))
 		return 0, false
 	}
 	if e.depth+1 >= MaxCallFrames {
-		e.fault = fmt.Errorf("%w: callback needs a frame beyond %d", ErrCallDepth, MaxCallFrames)
+		e.setFault(fmt.Errorf("%w: callback needs a frame beyond %d", ErrCallDepth, MaxCallFrames))
 		return 0, false
 	}
 	e.depth++
 	r0, err := e.exec(p, f.entry, r1, r2, r3, r4, r5, isa.CallerSaved)
 	e.depth--
-	e.prog = p
+	e.prog = ref
 	if err != nil {
-		e.fault = err
+		e.setFault(err)
 		return 0, false
 	}
 	return r0, true
 }
+
+// setFault records the fault of a callback (nil clears it). Faults are
+// errors, which hold pointers: a verified program raises none, so a run
+// in trap context never gets here, and the write barrier of the store is
+// kept out of the paths it takes.
+//
+//go:noinline
+func (e *Env) setFault(err error) { e.fault = err }
 
 // check is the checked mode's test of a memory access: it must lie inside
 // a region of the run: the live stack frames, the context, a declared
@@ -169,7 +220,7 @@ func (e *Env) check(addr, size uint64, write bool) error {
 		}
 		return true
 	}
-	if try(e.ctx) {
+	if try(e.ctx.get()) {
 		return nil
 	}
 	for _, r := range e.regions[:e.nregions] {
@@ -177,7 +228,7 @@ func (e *Env) check(addr, size uint64, write bool) error {
 			return nil
 		}
 	}
-	for _, r := range e.prog.image.regions {
+	for _, r := range e.prog.get().image.regions {
 		if try(r) {
 			return nil
 		}
@@ -240,8 +291,26 @@ func (e *Env) packet(off int64, n int64) (uint64, bool) {
 	return uint64(bits.ReverseBytes32(uint32(load32(a)))), true
 }
 
-// fail wraps a fault at slot index.
+// fail wraps a fault at slot index. It and the constructors of faults
+// below are not inlined, so that their allocations and write barriers stay
+// out of the interpreter's loop: a verified program raises none of them,
+// and runs in trap context, where neither may happen (see Env).
+//
+//go:noinline
 func fail(index int, err error) error { return &Error{Index: index, Err: err} }
+
+//go:noinline
+func errCallx(v uint64) error {
+	return fmt.Errorf("%w: callx to %#x, neither a function of the program nor a helper", ErrBadPointer, v)
+}
+
+//go:noinline
+func errCannotRun(op isa.Op) error { return fmt.Errorf("%w: %v cannot run", ErrNotSupported, op) }
+
+//go:noinline
+func errCallDepth(frames int) error {
+	return fmt.Errorf("%w: the call stack of %d frames is too deep", ErrCallDepth, frames)
+}
 
 // checkAligned is check for atomic accesses, which Linux requires to be
 // naturally aligned.

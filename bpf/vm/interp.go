@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"fmt"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -600,7 +599,7 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 				goto tailCall
 			}
 			if v >= uint64(len(p.image.table)) || p.image.table[v] == nil {
-				return 0, fail(pc-1, fmt.Errorf("%w: callx to %#x, neither a function of the program nor a helper", ErrBadPointer, v))
+				return 0, fail(pc-1, errCallx(v))
 			}
 			r[0] = p.image.table[v](e, r[1], r[2], r[3], r[4], r[5])
 			if e.fault != nil {
@@ -742,7 +741,7 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 			}
 
 		default:
-			return 0, fail(pc-1, fmt.Errorf("%w: %v cannot run", ErrNotSupported, in.op))
+			return 0, fail(pc-1, errCannotRun(in.op))
 		}
 		continue
 
@@ -750,11 +749,11 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 		// A bpf-to-bpf call to the function at target: save the caller's
 		// callee-saved registers and return point, open a frame.
 		if e.depth+1 >= MaxCallFrames {
-			return 0, fail(pc-1, fmt.Errorf("%w: the call stack of %d frames is too deep", ErrCallDepth, e.depth+2))
+			return 0, fail(pc-1, errCallDepth(e.depth+2))
 		}
 		{
 			f := &e.frames[e.depth]
-			f.prog, f.ret, f.budget = p, pc, budget
+			f.prog, f.ret, f.budget = refProgram(p), pc, budget
 			f.saved = [4]uint64{r[6], r[7], r[8], r[9]}
 			if checking {
 				f.init = init
@@ -779,7 +778,7 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 				}
 				continue
 			}
-			p, e.prog = next, next
+			p, e.prog = next, refProgram(next)
 			pc, budget = 0, MayGotoBudget
 			if checking {
 				init = 1<<isa.R1 | 1<<isa.R10
@@ -797,7 +796,7 @@ func (e *Env) execFast(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init isa.R
 			r[6], r[7], r[8], r[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 			r[10] += StackSize
 			pc, budget = f.ret, f.budget
-			p, e.prog = f.prog, f.prog
+			p, e.prog = f.prog.get(), f.prog
 			if checking {
 				init = f.init&^isa.CallerSaved | 1<<isa.R0
 			}

@@ -3,7 +3,6 @@
 package vm
 
 import (
-	"fmt"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -589,7 +588,7 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 				goto tailCall
 			}
 			if v >= uint64(len(p.image.table)) || p.image.table[v] == nil {
-				return 0, fail(pc-1, fmt.Errorf("%w: callx to %#x, neither a function of the program nor a helper", ErrBadPointer, v))
+				return 0, fail(pc-1, errCallx(v))
 			}
 			r[0] = p.image.table[v](e, r[1], r[2], r[3], r[4], r[5])
 			if e.fault != nil {
@@ -731,7 +730,7 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 			}
 
 		default:
-			return 0, fail(pc-1, fmt.Errorf("%w: %v cannot run", ErrNotSupported, in.op))
+			return 0, fail(pc-1, errCannotRun(in.op))
 		}
 		continue
 
@@ -739,11 +738,11 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 		// A bpf-to-bpf call to the function at target: save the caller's
 		// callee-saved registers and return point, open a frame.
 		if e.depth+1 >= MaxCallFrames {
-			return 0, fail(pc-1, fmt.Errorf("%w: the call stack of %d frames is too deep", ErrCallDepth, e.depth+2))
+			return 0, fail(pc-1, errCallDepth(e.depth+2))
 		}
 		{
 			f := &e.frames[e.depth]
-			f.prog, f.ret, f.budget = p, pc, budget
+			f.prog, f.ret, f.budget = refProgram(p), pc, budget
 			f.saved = [4]uint64{r[6], r[7], r[8], r[9]}
 			if true {
 				f.init = init
@@ -768,7 +767,7 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 				}
 				continue
 			}
-			p, e.prog = next, next
+			p, e.prog = next, refProgram(next)
 			pc, budget = 0, MayGotoBudget
 			if true {
 				init = 1<<isa.R1 | 1<<isa.R10
@@ -786,7 +785,7 @@ func (e *Env) execChecked(p *Program, pc int, r1, r2, r3, r4, r5 uint64, init is
 			r[6], r[7], r[8], r[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 			r[10] += StackSize
 			pc, budget = f.ret, f.budget
-			p, e.prog = f.prog, f.prog
+			p, e.prog = f.prog.get(), f.prog
 			if true {
 				init = f.init&^isa.CallerSaved | 1<<isa.R0
 			}

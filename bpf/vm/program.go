@@ -32,9 +32,13 @@ func (p *Program) Run(env *Env, ctx Region) (uint64, error) {
 	if env.running {
 		return 0, ErrBusy
 	}
+	escapes(ctx)
 	env.running = true
-	env.prog, env.ctx = p, ctx
-	env.depth, env.tailCalls, env.fault, env.steps = 0, 0, nil, 0
+	env.prog, env.ctx = refProgram(p), refRegion(ctx)
+	env.depth, env.tailCalls, env.steps = 0, 0, 0
+	if env.fault != nil {
+		env.setFault(nil)
+	}
 	init := isa.RegSet(1 << isa.R1)
 	var r2 uint64
 	if p.image.lenInR2 {
@@ -42,9 +46,39 @@ func (p *Program) Run(env *Env, ctx Region) (uint64, error) {
 		init |= 1 << isa.R2
 	}
 	r0, err := env.exec(p, 0, ctx.addr(), r2, 0, 0, 0, init)
-	clear(env.regions[:env.nregions])
-	env.prog, env.ctx, env.nregions, env.running = nil, Region{}, 0, false
+	if env.nregions != 0 {
+		env.forgetDeclared()
+	}
+	env.prog, env.ctx, env.running = 0, regionRef{}, false
 	return r0, err
+}
+
+// forgetDeclared ends a checked run's declared regions. Only checked runs
+// declare any: clearing Regions, which hold pointers, runs write barriers,
+// which a verified run in trap context must not (see Env), so it is not
+// inlined into Run.
+//
+//go:noinline
+func (e *Env) forgetDeclared() {
+	clear(e.regions[:e.nregions])
+	e.nregions = 0
+}
+
+// escapes makes what ctx points to escape to the heap as a stored Region
+// would: Env holds it by address (see Env), and memory on a goroutine stack
+// could move during the run. The store never happens, and is not inlined
+// into Run: its write barrier would be.
+//
+//go:noinline
+func escapes(ctx Region) {
+	if escapeSink.never {
+		escapeSink.ctx = ctx
+	}
+}
+
+var escapeSink struct {
+	never bool
+	ctx   Region
 }
 
 // exec runs p from slot pc in a new frame at the current depth until that
