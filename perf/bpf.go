@@ -201,13 +201,13 @@ func (s *System) runArray(cpu int, a *progArray, ctx vm.Region, regs *Regs) uint
 		c.active.Add(-1)
 		return 0
 	}
-	c.regs = regs
+	c.setRegs(regs)
 	ret := uint64(1)
 	for _, x := range *l {
 		c.env.Cookie = x.cookie
 		ret &= x.prog.Run(c.env, ctx)
 	}
-	c.regs = nil
+	c.setRegs(nil)
 	c.active.Add(-1)
 	return ret
 }
@@ -232,10 +232,10 @@ func (s *System) runOverflow(cpu int, ap *attachedProg, sd *sampleData, regs *Re
 	}
 	putU64(c.ctx[n:], sd.period)
 	putU64(c.ctx[n+8:], sd.addr)
-	c.regs = regs
+	c.setRegs(regs)
 	c.env.Cookie = ap.cookie
 	ret := ap.prog.Run(c.env, vm.Bytes(c.ctx[:n+16], false))
-	c.regs = nil
+	c.setRegs(nil)
 	c.active.Add(-1)
 	return ret
 }
