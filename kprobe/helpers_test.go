@@ -22,6 +22,7 @@ type fakeMachine struct {
 	ncpu      int
 	pokes     int
 	inSlot    []atomic.Bool
+	refetches atomic.Int32 // Refetch calls
 }
 
 // fakeSlots is in the binary's data, within a jump's reach of its text
@@ -64,6 +65,7 @@ func (f *fakeMachine) Slots() []byte         { return f.slots }
 func (f *fakeMachine) SlotEpilogue() []byte  { return []byte{0x90} } // a NOP stands for it
 func (f *fakeMachine) EnterSlot(cpu int)     { f.inSlot[cpu].Store(true) }
 func (f *fakeMachine) SlotIdle(cpu int) bool { return !f.inSlot[cpu].Load() }
+func (f *fakeMachine) Refetch(uint64)        { f.refetches.Add(1) }
 
 // leaveSlot is the slot's epilogue running on cpu.
 func (f *fakeMachine) leaveSlot(cpu int) { f.inSlot[cpu].Store(false) }

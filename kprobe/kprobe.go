@@ -34,6 +34,11 @@ type Machine interface {
 	// SlotIdle reports whether cpu has left every slot it was sent to.
 	EnterSlot(cpu int)
 	SlotIdle(cpu int) bool
+	// Refetch runs in the trap of a CPU that hit a breakpoint already
+	// removed (its bytes are back in memory), before it resumes at
+	// addr or at the slot carrying addr's instruction out: it makes the
+	// CPU's later fetches at addr see memory. It must not allocate.
+	Refetch(addr uint64)
 }
 
 // slotSize is the room of one slot: the longest x86 instruction (15
@@ -566,6 +571,7 @@ func (m *Manager) trap(c *cpuState, cpu int, addr uint64, frame unsafe.Pointer) 
 		if m.isa.isBreakpoint(c.text[:]) {
 			return false
 		}
+		m.mach.Refetch(addr)
 		if r := lookupIn(*m.removed.Load(), addr); r != nil {
 			m.resume(c, cpu, r, frame)
 			return true

@@ -400,6 +400,9 @@ func TestUnregisterWaitsForHandler(t *testing.T) {
 	if !m.Trap(0, p.Addr(), unsafe.Pointer(&regs)) || regs.Ip != p.sites[0].slotAddr || r.hits.Load() != 1 {
 		t.Errorf("stale breakpoint: ip %#x (slot %#x), %d hits", regs.Ip, p.sites[0].slotAddr, r.hits.Load())
 	}
+	if fm.refetches.Load() != 1 {
+		t.Errorf("the stale breakpoint's CPU refetched %d times, want 1", fm.refetches.Load())
+	}
 	fm.leaveSlot(0)
 }
 

@@ -164,3 +164,9 @@ wait:
 	JNZ	wait
 	POPFQ
 	RET
+
+// func invlpg(addr uint64)
+TEXT ·invlpg(SB),NOSPLIT,$0-8
+	MOVQ	addr+0(FP), AX
+	INVLPG	(AX)
+	RET

@@ -21,6 +21,7 @@ func lapicSendIPI(apicID, icr uint32)
 func idtGatePresent(vector uint32) bool
 func pause()
 func haltForever()
+func invlpg(addr uint64)
 
 const (
 	lapicBase = tamago.LAPIC_BASE

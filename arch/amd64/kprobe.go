@@ -5,6 +5,7 @@ package amd64
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"hachi/kprobe"
@@ -31,9 +32,30 @@ func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobeMem(addr, l
 // itself; the IPI then serialises the other CPUs (Linux's text_poke and
 // text_poke_sync; under QEMU TCG the write also invalidates the
 // translated code).
+//
+// The write follows an INVLPG of the page: under QEMU's multi-threaded
+// TCG, a write through a TLB entry filled before the page held translated
+// code can miss the code-modification check, and the stale translation,
+// breakpoint included, would then run forever on every CPU (seen: both
+// CPUs trapping on a removed int3 whose byte was back in memory). A fresh
+// entry takes the checked path. On hardware it costs a TLB miss.
 func (kprobeMachine) Poke(addr uint64, b []byte) {
 	copy(kprobeMem(addr, len(b)), b)
 	trapSync()
+}
+
+// Refetch rewrites, from the trapping CPU, the bytes at addr as they are,
+// through a fresh TLB entry (INVLPG, then a locked add of 0 to the aligned
+// word holding addr, atomic against a concurrent Poke). On hardware the
+// serialising IRET already makes the CPU fetch memory. Under QEMU's
+// multi-threaded TCG the translation holding the int3 sometimes outlives
+// the write that removed it, and a CPU re-executing addr trapped on it
+// forever (both CPUs at runtime.mallocgc's entry, its byte back in
+// memory, in kprobe's TestGuestPatchWhileRunning); a write through the
+// code-tracking path of a fresh TLB entry drops that translation.
+func (kprobeMachine) Refetch(addr uint64) {
+	invlpg(addr)
+	atomic.AddUint32((*uint32)(unsafe.Pointer(&kprobeMem(addr&^3, 4)[0])), 0)
 }
 
 func (kprobeMachine) Slots() []byte { return kprobeSlots[:] }

@@ -40,6 +40,9 @@ func (kprobeMachine) SlotEpilogue() []byte { return nil }
 func (kprobeMachine) EnterSlot(int)        {}
 func (kprobeMachine) SlotIdle(int) bool    { return true }
 
+// Refetch is FENCE.I: the hart fetches what memory holds at addr.
+func (kprobeMachine) Refetch(uint64) { trapFenceI() }
+
 // inSlots tells whether addr is in the out-of-line slots.
 func inSlots(addr uint64) bool {
 	start := uint64(uintptr(unsafe.Pointer(&kprobeSlots)))
