@@ -134,6 +134,12 @@ func (k *Kernel) cpu(n int) *cpuState {
 	return &k.cpus[n]
 }
 
+// inTrap reports whether cpu is in a trap handler (a kprobe breakpoint,
+// the sampling timer): maps.Host.InTrap.
+func (k *Kernel) inTrap(cpu int) bool {
+	return cpu >= 0 && cpu < len(k.cpus) && k.cpus[cpu].traps.Load() > 0
+}
+
 // memoryBudget bounds one map allocation to a quarter of the kernel's RAM:
 // the Go heap lives in the same RAM and the runtime stops the kernel when it
 // runs out, so a map that would take more is refused with ENOMEM up front,
@@ -153,6 +159,7 @@ func (e bpfEnv) ChargeMemory(n uint64) error {
 	return nil
 }
 func (e bpfEnv) CurrentCPU() int       { return e.k.currentCPU() }
+func (e bpfEnv) InTrap(cpu int) bool   { return e.k.inTrap(cpu) }
 func (e bpfEnv) Nanotime() int64       { return e.k.now() }
 func (e bpfEnv) BootTime() uint64      { return uint64(e.k.now()) }
 func (e bpfEnv) Arch() verifier.Arch   { return e.k.arch }

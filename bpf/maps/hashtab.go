@@ -239,6 +239,10 @@ func allocHash(spec Spec, host Host, objects bool) (*Hash, error) {
 		} else {
 			h.pushChunk(0, h.total)
 		}
+	} else if !h.grow() {
+		// The first chunk, like bpf_mem_alloc's prefill: programs in
+		// trap context take elements but cannot add chunks.
+		return nil, linux.ENOMEM
 	}
 	return h, nil
 }
@@ -540,11 +544,12 @@ func (h *Hash) setValue(id uint32, cpu int, value []byte, fresh bool) {
 // pushes can find every stack empty for a moment, so it tries a few times
 // before concluding.
 func (h *Hash) takeElem(cpu int) uint32 {
+	trap := cpu >= 0 && h.host.InTrap(cpu)
 	for tries := 0; tries < takeTries; {
 		if id := h.free.pop(h, cpu); id != 0 {
 			return id
 		}
-		if !h.grow() {
+		if trap || !h.grow() {
 			tries++
 		}
 	}

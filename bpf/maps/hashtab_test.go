@@ -450,3 +450,33 @@ func TestHashOfMapsNotInlined(t *testing.T) {
 		t.Fatal("the table under a hash of maps offers an inline lookup")
 	}
 }
+
+// trapHost is a host whose CPU 1 runs programs in trap context.
+type trapHost struct{ FixedHost }
+
+func (trapHost) InTrap(cpu int) bool { return cpu == 1 }
+
+// A BPF_F_NO_PREALLOC table has its first chunk from creation (the
+// prefill); programs in trap context take its elements but never grow the
+// table (ENOMEM when it is used up), programs elsewhere and the syscall
+// side do.
+func TestHashNoPreallocInTrap(t *testing.T) {
+	m, err := New(Spec{Type: linux.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 8, MaxEntries: 10000, Flags: linux.BPF_F_NO_PREALLOC}, trapHost{testHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.(*Hash)
+	var i uint32
+	for ; ; i++ {
+		err := h.UpdateElem(1, u32(i), make([]byte, 8), 0)
+		if err == linux.ENOMEM {
+			break
+		}
+		wantErr(t, "insert from a trap", err, 0)
+	}
+	if i != hashChunkLen {
+		t.Errorf("a trap inserted %d elements before ENOMEM, want the first chunk's %d", i, hashChunkLen)
+	}
+	wantErr(t, "insert outside a trap", h.UpdateElem(0, u32(i), make([]byte, 8), 0), 0)
+	wantErr(t, "insert from a trap after the growth", h.UpdateElem(1, u32(i+1), make([]byte, 8), 0), 0)
+}

@@ -341,3 +341,19 @@ func ExampleNew() {
 	// 42
 	// 42 File exists
 }
+
+// A program in trap context may look an LPM trie up but not change it:
+// its nodes are allocated and linked by pointers.
+func TestLPMInTrap(t *testing.T) {
+	m, err := New(Spec{Type: linux.BPF_MAP_TYPE_LPM_TRIE, KeySize: 8, ValueSize: 8, MaxEntries: 16, Flags: linux.BPF_F_NO_PREALLOC}, trapHost{testHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "update from a trap", m.UpdateElem(1, lpmKey(16, 10, 1), u64(1), 0), linux.ENOMEM)
+	wantErr(t, "update outside a trap", m.UpdateElem(0, lpmKey(16, 10, 1), u64(1), 0), 0)
+	if p := m.LookupElem(1, lpmKey(32, 10, 1, 2, 3)); p == nil || *(*uint64)(p) != 1 {
+		t.Error("lookup from a trap")
+	}
+	wantErr(t, "delete from a trap", m.DeleteElem(1, lpmKey(16, 10, 1)), linux.EBUSY)
+	wantErr(t, "delete outside a trap", m.DeleteElem(0, lpmKey(16, 10, 1)), 0)
+}

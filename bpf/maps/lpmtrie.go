@@ -31,6 +31,7 @@ import (
 // gives ENOSPC.
 type LPMTrie struct {
 	base
+	host      Host
 	lock      spinLock
 	root      atomic.Pointer[lpmNode]
 	dataSize  uint32
@@ -75,6 +76,7 @@ func newLPMTrie(spec Spec, host Host) (*LPMTrie, error) {
 	}
 	t := &LPMTrie{
 		base:     newBase(spec, host.PossibleCPUs()),
+		host:     host,
 		dataSize: spec.KeySize - lpmKeyHdr,
 	}
 	t.maxPrefix = t.dataSize * 8
@@ -322,13 +324,23 @@ func (t *LPMTrie) remove(cpu int, key []byte) error {
 	return nil
 }
 
-// UpdateElem implements Map.
+// UpdateElem implements Map. The trie's nodes are allocated and linked by
+// pointers: a program in trap context gets ENOMEM (see Host.InTrap).
 func (t *LPMTrie) UpdateElem(cpu int, key, value []byte, flags uint64) error {
+	if t.host.InTrap(cpu) {
+		return linux.ENOMEM
+	}
 	return t.update(cpu, key, value, flags)
 }
 
-// DeleteElem implements Map.
-func (t *LPMTrie) DeleteElem(cpu int, key []byte) error { return t.remove(cpu, key) }
+// DeleteElem implements Map: EBUSY for a program in trap context, which
+// may not unlink nodes (pointer stores; see Host.InTrap).
+func (t *LPMTrie) DeleteElem(cpu int, key []byte) error {
+	if t.host.InTrap(cpu) {
+		return linux.EBUSY
+	}
+	return t.remove(cpu, key)
+}
 
 // Update implements Map.
 func (t *LPMTrie) Update(key, value []byte, flags uint64) error {

@@ -237,6 +237,13 @@ type Host interface {
 	// or when a growing map adds a chunk); an error refuses the
 	// allocation, like Linux's memcg charge or a failing vmalloc (ENOMEM).
 	ChargeMemory(n uint64) error
+	// InTrap reports whether cpu is running a program in trap context (a
+	// breakpoint, the sampling timer's interrupt), where nothing may
+	// allocate, block or store a pointer into the heap. There the maps
+	// that would (a BPF_F_NO_PREALLOC hash growing, an LPM trie
+	// changing) refuse, as Linux's bpf_mem_alloc fails in NMI context
+	// when its per-CPU cache is empty.
+	InTrap(cpu int) bool
 }
 
 // FixedHost is a Host with a fixed number of CPUs and a bound on each
@@ -252,6 +259,9 @@ const DefaultMemoryLimit = 1 << 30
 
 // PossibleCPUs implements Host.
 func (h FixedHost) PossibleCPUs() int { return h.CPUs }
+
+// InTrap implements Host: never (programs run from goroutines).
+func (h FixedHost) InTrap(int) bool { return false }
 
 // ChargeMemory implements Host: ENOMEM past the limit.
 func (h FixedHost) ChargeMemory(n uint64) error {

@@ -38,6 +38,7 @@ func (e *testEnv) ChargeMemory(n uint64) error {
 	return maps.FixedHost{CPUs: 2, MemoryLimit: e.memLimit}.ChargeMemory(n)
 }
 func (e *testEnv) CurrentCPU() int       { return 0 }
+func (e *testEnv) InTrap(int) bool       { return false }
 func (e *testEnv) Nanotime() int64       { return e.clock.Add(100) }
 func (e *testEnv) BootTime() uint64      { return 42e9 }
 func (e *testEnv) Arch() verifier.Arch   { return e.arch }

@@ -41,6 +41,9 @@ type Env interface {
 	// Arch is the architecture whose register frame kprobe and
 	// perf_event programs see.
 	Arch() verifier.Arch
+	// InTrap reports whether cpu runs a program in trap context (see
+	// maps.Host).
+	InTrap(cpu int) bool
 	// Helpers are the kernel's helper functions; each program gets
 	// those of its type and its loader's capabilities (get_func_proto).
 	Helpers() *helpers.Set

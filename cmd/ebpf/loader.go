@@ -60,6 +60,7 @@ func (e *hostEnv) ChargeMemory(n uint64) error {
 	return maps.FixedHost{CPUs: e.PossibleCPUs()}.ChargeMemory(n)
 }
 func (e *hostEnv) CurrentCPU() int       { return 0 }
+func (e *hostEnv) InTrap(int) bool       { return false }
 func (e *hostEnv) Nanotime() int64       { return int64(time.Since(e.start)) }
 func (e *hostEnv) BootTime() uint64      { return uint64(time.Since(e.start)) }
 func (e *hostEnv) Helpers() *helpers.Set { return e.helpers }
