@@ -142,9 +142,18 @@ func (s *Shell) help(out io.Writer, _ []string) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	width := 0
+	for _, name := range names {
+		width = max(width, len(synopsis(s.commands[name])))
+	}
 	for _, name := range names {
 		c := s.commands[name]
-		fmt.Fprintf(out, "%-24s %s\n", strings.TrimSpace(c.Name+" "+c.Usage), c.Help)
+		fmt.Fprintf(out, "%-*s  %s\n", width, synopsis(c), c.Help)
 	}
 	return nil
+}
+
+// synopsis is a command's name and usage.
+func synopsis(c Command) string {
+	return strings.TrimSpace(c.Name + " " + c.Usage)
 }

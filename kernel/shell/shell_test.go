@@ -76,3 +76,34 @@ func TestEcho(t *testing.T) {
 		t.Errorf("echo: got %q, want %q", got, want)
 	}
 }
+
+// help lines up every command's text after the longest synopsis.
+func TestHelpAligned(t *testing.T) {
+	var out bytes.Buffer
+	sh := New(strings.NewReader("help\n"), &out, false)
+	off := false
+	sh.Register(SystemCommands(testSystem(&off))...)
+	sh.Register(Command{Name: "count", Usage: "[-r] SYMBOL[+OFF] SECONDS", Help: "count hits"})
+	if err := sh.Run(); err != nil {
+		t.Fatal(err)
+	}
+	col := -1
+	for _, line := range strings.Split(strings.TrimPrefix(out.String(), Prompt), "\n") {
+		if line == "" || strings.HasPrefix(line, Prompt) {
+			continue
+		}
+		i := strings.Index(line, "  ")
+		for i >= 0 && i+1 < len(line) && line[i+1] == ' ' {
+			i++
+		}
+		if col < 0 {
+			col = i
+		}
+		if i != col {
+			t.Errorf("help text at column %d, want %d: %q", i, col, line)
+		}
+	}
+	if !strings.Contains(out.String(), "count [-r] SYMBOL[+OFF] SECONDS  count hits\n") {
+		t.Errorf("help:\n%s", out.String())
+	}
+}
