@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"hachi/bpf/internal/hostbpf"
 	"hachi/bpf/log"
 	"hachi/syscall/linux"
 )
@@ -17,8 +18,6 @@ import (
 // The host kernel as an oracle: where the machine running the tests lets
 // root call bpf(BPF_BTF_LOAD) (x86_64 Linux), every blob is loaded there too
 // and the errno and verifier log must be the same as ours.
-
-const sysBPFAMD64 = 321
 
 // hostLoad loads raw through the host's BPF_BTF_LOAD with a level-1 log of
 // logSize bytes (no log when 0). It skips the test when the host cannot be
@@ -42,14 +41,14 @@ func hostLoad(t *testing.T, raw []byte, logSize uint32) (error, string) {
 		attr.BTFLogSize = logSize
 		attr.BTFLogLevel = 1
 	}
-	fd, _, errno := syscall.Syscall(sysBPFAMD64, uintptr(linux.BPF_BTF_LOAD), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	fd, err := hostbpf.Call(linux.BPF_BTF_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(raw)
 	runtime.KeepAlive(buf)
-	if errno == syscall.EPERM || errno == syscall.ENOSYS {
-		t.Skipf("host refuses bpf(BPF_BTF_LOAD): %v", errno)
+	if err == linux.EPERM || err == linux.ENOSYS {
+		t.Skipf("host refuses bpf(BPF_BTF_LOAD): %v", err)
 	}
-	if errno != 0 {
-		return linux.Errno(errno), log.Buffer(buf).String()
+	if err != nil {
+		return err, log.Buffer(buf).String()
 	}
 	syscall.Close(int(fd))
 	return nil, log.Buffer(buf).String()

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"hachi/bpf/asm"
+	"hachi/bpf/internal/hostbpf"
 	"hachi/bpf/isa"
 	"hachi/bpf/vm"
 	"hachi/syscall/linux"
@@ -23,14 +24,8 @@ import (
 // arguments point into a map value on Linux and into registered kernel
 // memory here. Skipped where bpf(2) is not permitted.
 
-var sysBPF = map[string]uintptr{"amd64": 321, "arm64": 280, "riscv64": 280}[runtime.GOARCH]
-
 func hostBPF(cmd linux.BPFCmd, attr unsafe.Pointer, size uintptr) (int, error) {
-	r, _, errno := syscall.Syscall(sysBPF, uintptr(cmd), uintptr(attr), size)
-	if errno != 0 {
-		return int(r), linux.Errno(errno)
-	}
-	return int(r), nil
+	return hostbpf.Call(cmd, attr, size)
 }
 
 func hostArray(t *testing.T, valueSize, flags uint32, value []byte) int {
@@ -149,9 +144,6 @@ func cString(b []byte) string {
 }
 
 func TestSnprintfMatchesLinux(t *testing.T) {
-	if sysBPF == 0 {
-		t.Skipf("no bpf(2) number known for %s", runtime.GOARCH)
-	}
 	s, k := newTestSet()
 	strs := make([]byte, 256)
 	copy(strs, "hello\x00\xc0\xa8\x01\x07\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xab\xcd\x00a somewhat longer string\x00")

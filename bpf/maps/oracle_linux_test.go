@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"hachi/bpf/internal/hostbpf"
 	"hachi/syscall/linux"
 )
 
@@ -18,15 +19,8 @@ import (
 // maps through bpf(2), so tests can hold Hachi's maps to what Linux does.
 // Tests using them skip, saying why, where bpf(2) is not permitted.
 
-// sysBPF is bpf's system call number on the host.
-var sysBPF = map[string]uintptr{"amd64": 321, "arm64": 280, "riscv64": 280}[runtime.GOARCH]
-
 func hostBPF(cmd linux.BPFCmd, attr unsafe.Pointer, size uintptr) (int, error) {
-	r, _, errno := syscall.Syscall(sysBPF, uintptr(cmd), uintptr(attr), size)
-	if errno != 0 {
-		return int(r), linux.Errno(errno)
-	}
-	return int(r), nil
+	return hostbpf.Call(cmd, attr, size)
 }
 
 // hostMap is a map of the host kernel.
@@ -39,9 +33,6 @@ type hostMap struct {
 // needHost skips the test unless the host kernel lets us create maps.
 func needHost(t testing.TB) int {
 	t.Helper()
-	if sysBPF == 0 {
-		t.Skipf("no bpf(2) number known for %s", runtime.GOARCH)
-	}
 	m, err := newHostMap(Spec{Type: linux.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1}, nil)
 	if err != nil {
 		t.Skipf("host kernel refuses BPF_MAP_CREATE (%v): run as root on Linux to compare with it", err)

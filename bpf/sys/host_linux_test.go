@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hachi/bpf/internal/hostbpf"
 	"hachi/bpf/isa"
 	"hachi/syscall/linux"
 )
@@ -25,12 +26,9 @@ import (
 
 // hostBPF calls the host's bpf(2) with attr.
 func hostBPF(cmd linux.BPFCmd, attr []byte) (int, error) {
-	r, _, e := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)))
+	fd, err := hostbpf.Call(cmd, unsafe.Pointer(&attr[0]), uintptr(len(attr)))
 	runtime.KeepAlive(attr)
-	if e != 0 {
-		return -1, linux.Errno(e)
-	}
-	return int(r), nil
+	return fd, err
 }
 
 // hostMem hands out host addresses of Go buffers kept alive by the test.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"hachi/bpf/internal/hostbpf"
 	"hachi/bpf/isa"
 	"hachi/syscall/linux"
 )
@@ -23,16 +24,9 @@ import (
 // explained disagreement (checked to still disagree, so the note cannot go
 // stale); `host: skip` ones cannot run there (Hachi's own program type).
 
-// sysBPF is bpf(2)'s number on x86_64 (the syscall package has no name for it).
-const sysBPF = 321
-
-// hostBPF is the bpf(2) system call.
+// hostBPF calls the host's bpf(2).
 func hostBPF(cmd linux.BPFCmd, attr unsafe.Pointer, size uintptr) (int, error) {
-	fd, _, errno := syscall.Syscall(sysBPF, uintptr(cmd), uintptr(attr), size)
-	if errno != 0 {
-		return -1, linux.Errno(errno)
-	}
-	return int(fd), nil
+	return hostbpf.Call(cmd, attr, size)
 }
 
 // hostMap creates a map like s on the host.

@@ -4,7 +4,6 @@ package vm_test
 
 import (
 	"bytes"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -14,9 +13,11 @@ import (
 	"unsafe"
 
 	"hachi/bpf/asm"
+	"hachi/bpf/internal/hostbpf"
 	"hachi/bpf/isa"
 	"hachi/bpf/vm"
 	"hachi/bpf/vm/vmtest"
+	"hachi/syscall/linux"
 )
 
 // The host kernel as an oracle: the golden files run as socket filters
@@ -25,22 +26,13 @@ import (
 
 // Numbers and layouts of uapi/linux/bpf.h that the test needs.
 const (
-	sysBPF                = 321 // __NR_bpf on x86-64
-	bpfMapCreate          = 0
-	bpfMapUpdateElem      = 2
-	bpfProgLoad           = 5
-	bpfProgTestRun        = 10
 	bpfMapTypeProgArray   = 3
 	bpfProgTypeSockFilter = 1
 	ethHeaderLen          = 14
 )
 
-func bpf(cmd uintptr, attr []byte) (int, error) {
-	fd, _, errno := syscall.Syscall(sysBPF, cmd, uintptr(unsafe.Pointer(&attr[0])), uintptr(len(attr)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
+func bpf(cmd linux.BPFCmd, attr []byte) (int, error) {
+	return hostbpf.Call(cmd, unsafe.Pointer(&attr[0]), uintptr(len(attr)))
 }
 
 func put32(b []byte, off int, v uint32) { *(*uint32)(unsafe.Pointer(&b[off])) = v }
@@ -54,7 +46,7 @@ func linuxProgArray(t *testing.T) int {
 	put32(attr, 4, 4) // key_size
 	put32(attr, 8, 4) // value_size
 	put32(attr, 12, 1)
-	fd, err := bpf(bpfMapCreate, attr)
+	fd, err := bpf(linux.BPF_MAP_CREATE, attr)
 	if err != nil {
 		t.Fatalf("BPF_MAP_CREATE: %v", err)
 	}
@@ -74,12 +66,12 @@ func linuxLoad(insns []isa.Instruction) (int, string, error) {
 	put32(attr, 24, 1) // log_level
 	put32(attr, 28, uint32(len(log)))
 	put64(attr, 32, addr(&log[0]))
-	fd, err := bpf(bpfProgLoad, attr)
+	fd, err := bpf(linux.BPF_PROG_LOAD, attr)
 	// Like libbpf, retry while the kernel is short of JIT memory that freed
 	// programs have not yet returned.
-	for try := 0; errors.Is(err, syscall.EAGAIN) && try < 50; try++ {
+	for try := 0; err == linux.EAGAIN && try < 50; try++ {
 		time.Sleep(10 * time.Millisecond)
-		fd, err = bpf(bpfProgLoad, attr)
+		fd, err = bpf(linux.BPF_PROG_LOAD, attr)
 	}
 	text, _, _ := bytes.Cut(log, []byte{0})
 	return fd, string(text), err
@@ -94,7 +86,7 @@ func linuxRun(t *testing.T, fd int, data []byte) uint32 {
 	put32(attr, 8, uint32(len(in)))
 	put64(attr, 16, addr(&in[0]))
 	put32(attr, 32, 1) // repeat
-	if _, err := bpf(bpfProgTestRun, attr); err != nil {
+	if _, err := bpf(linux.BPF_PROG_TEST_RUN, attr); err != nil {
 		t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
 	}
 	return *(*uint32)(unsafe.Pointer(&attr[4]))
@@ -168,7 +160,7 @@ func compareWithLinux(t *testing.T, d *asm.DataFile) {
 		put32(attr, 0, uint32(array))
 		put64(attr, 8, addr(&key))
 		put64(attr, 16, addr(&value))
-		if _, err := bpf(bpfMapUpdateElem, attr); err != nil {
+		if _, err := bpf(linux.BPF_MAP_UPDATE_ELEM, attr); err != nil {
 			t.Fatalf("BPF_MAP_UPDATE_ELEM: %v", err)
 		}
 	}
