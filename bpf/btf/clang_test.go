@@ -17,6 +17,7 @@ import (
 
 	cbtf "github.com/cilium/ebpf/btf"
 
+	"hachi/internal/hosttool"
 	"hachi/syscall/linux"
 )
 
@@ -35,10 +36,8 @@ var (
 // skips the test when clang is missing.
 func clangObjects(t testing.TB) map[string]string {
 	t.Helper()
+	hosttool.Require(t, "clang", "clang llvm", "build real BTF blobs")
 	objs, err := buildObjects()
-	if errors.Is(err, exec.ErrNotFound) {
-		t.Skip("clang not installed (Debian: apt-get install clang llvm): no real BTF blobs")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
 	"hachi/bpf/vm"
+	"hachi/internal/hosttool"
 	"hachi/syscall/linux"
 )
 
@@ -51,15 +52,9 @@ var (
 // buildObjects compiles every testdata/progs source once per test binary.
 func buildObjects(t testing.TB) []object {
 	t.Helper()
+	hosttool.Require(t, "clang", "clang", "build the realistic programs")
 	buildOnce.Do(func() { objects, buildErr = compileAll() })
 	if buildErr != nil {
-		if _, err := exec.LookPath("clang"); err != nil {
-			msg := "clang is not installed: the realistic programs cannot be built (apt-get install clang)"
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
 		t.Fatal(buildErr)
 	}
 	return objects

@@ -2,24 +2,19 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"hachi/internal/hosttool"
 )
 
 // clangObject builds testdata/NAME.bpf.c with clang as NOTES.md says. CI
 // installs clang, so there a missing clang fails; elsewhere it skips.
 func clangObject(t *testing.T, name string) string {
 	t.Helper()
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("clang not found: CI must install it (apt-get install clang)")
-		}
-		t.Skip("clang not installed (Debian: apt-get install clang): cannot build the test objects")
-	}
+	clang := hosttool.Require(t, "clang", "clang", "build the test objects")
 	triple, err := exec.Command("gcc", "-dumpmachine").Output()
 	if err != nil {
 		t.Fatalf("gcc -dumpmachine: %v", err)

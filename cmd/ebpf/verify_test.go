@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"hachi/bpf/vm/vmtest"
+	"hachi/internal/hosttool"
 )
 
 // TestVerify runs the verify command on conformance files, assembly and a
@@ -52,12 +52,7 @@ func TestVerify(t *testing.T) {
 
 // TestVerifyObject verifies a clang-built object with its maps.
 func TestVerifyObject(t *testing.T) {
-	if _, err := exec.LookPath("clang"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("clang is required in CI to build the test object")
-		}
-		t.Skip("clang is not installed: cannot build the test object")
-	}
+	hosttool.Require(t, "clang", "clang", "build the test object")
 	triple, err := exec.Command("gcc", "-dumpmachine").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"hachi/internal/hosttool"
 )
 
 // The layout test compiles a C program that prints sizeof/offsetof and
@@ -255,10 +257,7 @@ type check struct {
 }
 
 func TestLayoutAgainstCHeaders(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not installed (Debian: apt-get install gcc): cannot compare with the C headers")
-	}
+	gcc := hosttool.Require(t, "gcc", "gcc", "compare with the C headers")
 	for _, h := range []string{"/usr/include/linux/bpf.h", "/usr/include/linux/btf.h", "/usr/include/linux/perf_event.h"} {
 		if _, err := os.Stat(h); err != nil {
 			t.Skipf("%s missing (Debian: apt-get install linux-libc-dev): cannot compare", h)
@@ -527,10 +526,7 @@ int main(void) {
 
 // TestErrnoText compares every errno's text with the C library's strerror.
 func TestErrnoText(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not installed (Debian: apt-get install gcc): cannot compare with strerror")
-	}
+	gcc := hosttool.Require(t, "gcc", "gcc", "compare with strerror")
 	var checks []Errno
 	for n := Errno(1); int(n) < len(errnoInfo); n++ {
 		if errnoInfo[n].name != "" {
