@@ -220,7 +220,9 @@ func TestGuestTimerDeadlines(t *testing.T) {
 }
 
 // TestGuestTimerCancelAndReplace: a cancelled deadline never fires, and a
-// later Arm replaces an earlier one.
+// later Arm replaces an earlier one. The deadlines leave tens of
+// milliseconds between the two calls and the first deadline, so that a
+// host that stops QEMU for a while between them does not fire the first.
 func TestGuestTimerCancelAndReplace(t *testing.T) {
 	startTimer(t, recordHit)
 	n := NumCPU()
@@ -228,28 +230,37 @@ func TestGuestTimerCancelAndReplace(t *testing.T) {
 	now := Nanotime()
 	for cpu := range n {
 		before[cpu] = hitCount[cpu].Load()
-		ArmTimer(cpu, uint64(now+5_000_000))
+		ArmTimer(cpu, uint64(now+50_000_000))
 		ArmTimer(cpu, 0)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(80 * time.Millisecond)
 	for cpu := range n {
 		if got := hitCount[cpu].Load() - before[cpu]; got != 0 {
 			t.Errorf("CPU %d: %d interrupts after the cancel", cpu, got)
 		}
 	}
 	now = Nanotime()
-	late := now + 30_000_000
+	late := now + 100_000_000
 	for cpu := range n {
-		ArmTimer(cpu, uint64(now+2_000_000))
+		ArmTimer(cpu, uint64(now+30_000_000))
 		ArmTimer(cpu, uint64(late))
 	}
-	time.Sleep(15 * time.Millisecond)
+	time.Sleep(60 * time.Millisecond)
 	for cpu := range n {
 		if got := hitCount[cpu].Load() - before[cpu]; got != 0 {
 			t.Errorf("CPU %d: the replaced deadline fired", cpu)
 		}
 	}
-	time.Sleep(40 * time.Millisecond)
+	for limit := Nanotime() + 2_000_000_000; Nanotime() < limit; time.Sleep(time.Millisecond) {
+		fired := true
+		for cpu := range n {
+			fired = fired && hitCount[cpu].Load() != before[cpu]
+		}
+		if fired {
+			break
+		}
+	}
+	time.Sleep(5 * time.Millisecond) // room for an extra interrupt to show
 	for cpu := range n {
 		if got := hitCount[cpu].Load() - before[cpu]; got != 1 || timerHits[cpu].at < late {
 			t.Errorf("CPU %d: %d interrupts, last at %d; want 1 at or after %d", cpu, got, timerHits[cpu].at, late)
