@@ -8,7 +8,6 @@ import (
 	"runtime"
 
 	"hachi/arch/amd64"
-	"hachi/bpf/maps"
 	"hachi/kernel"
 	"hachi/kernel/shell"
 )
@@ -45,9 +44,6 @@ func main() {
 	} else {
 		b.Timer = &kernel.Timer{Arm: amd64.ArmTimer, SetHandler: amd64.SetTimerHandler}
 	}
-	// A map lock taken by a system call is held as this CPU's, so a
-	// program interrupting the holder here gets EBUSY (bpf/maps).
-	maps.SyscallCPU = amd64.CPUID
 	kernel.Main(b)
 }
 

@@ -9,7 +9,6 @@ import (
 	"runtime"
 
 	"hachi/arch/riscv64"
-	"hachi/bpf/maps"
 	"hachi/kernel"
 	"hachi/kernel/shell"
 )
@@ -42,8 +41,5 @@ func main() {
 	} else {
 		b.Timer = &kernel.Timer{Arm: riscv64.ArmTimer, SetHandler: riscv64.SetTimerHandler}
 	}
-	// A map lock taken by a system call is held as this CPU's, so a
-	// program interrupting the holder here gets EBUSY (bpf/maps).
-	maps.SyscallCPU = riscv64.CPUID
 	kernel.Main(b)
 }

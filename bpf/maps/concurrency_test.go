@@ -155,7 +155,7 @@ func TestConcurrentLRU(t *testing.T) {
 		total := 0
 		for i := range h.lru.lists {
 			l := &h.lru.lists[i]
-			l.lock.lock(-1)
+			l.lock.lock(h.host, -1)
 			l.drainLocked(h)
 			total += l.active.n + l.inactive.n
 			for id := l.free; id != 0; id = h.elem(id).lruNext {

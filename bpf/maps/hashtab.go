@@ -544,12 +544,11 @@ func (h *Hash) setValue(id uint32, cpu int, value []byte, fresh bool) {
 // pushes can find every stack empty for a moment, so it tries a few times
 // before concluding.
 func (h *Hash) takeElem(cpu int) uint32 {
-	trap := cpu >= 0 && h.host.InTrap(cpu)
 	for tries := 0; tries < takeTries; {
 		if id := h.free.pop(h, cpu); id != 0 {
 			return id
 		}
-		if trap || !h.grow() {
+		if cpu >= 0 && h.host.InTrap(cpu) || !h.grow() {
 			tries++
 		}
 	}
@@ -591,7 +590,7 @@ func (h *Hash) update(cpu int, key, value []byte, flags uint64, inner *vm.MapHan
 	key = key[:h.keySize]
 	hash := hashKey(key, h.seed)
 	b := &h.buckets[hash&h.mask]
-	if err := b.lock.lock(cpu); err != nil {
+	if err := b.lock.lock(h.host, cpu); err != nil {
 		return err
 	}
 	old := h.findLocked(b, key, hash)
@@ -663,7 +662,7 @@ func (h *Hash) updateLRU(cpu int, key, value []byte, flags uint64) error {
 	h.setKey(id, key, hash)
 	h.setValue(id, cpu, value, true)
 	b := &h.buckets[hash&h.mask]
-	if err := b.lock.lock(cpu); err != nil {
+	if err := b.lock.lock(h.host, cpu); err != nil {
 		h.lru.release(h, cpu, id)
 		return err
 	}
@@ -701,7 +700,7 @@ func (h *Hash) updateLRUPerCPU(cpu int, key, value []byte, flags uint64) error {
 		}
 	}
 	b := &h.buckets[hash&h.mask]
-	err := b.lock.lock(cpu)
+	err := b.lock.lock(h.host, cpu)
 	if err == nil {
 		old := h.findLocked(b, key, hash)
 		if err = checkFlags(old != 0, flags); err == nil {
@@ -728,7 +727,7 @@ func (h *Hash) updateLRUPerCPU(cpu int, key, value []byte, flags uint64) error {
 // is busy on this CPU.
 func (h *Hash) evict(cpu int, id uint32) bool {
 	b := &h.buckets[h.nodeOf(id).hash.Load()&h.mask]
-	if b.lock.lock(cpu) != nil {
+	if b.lock.lock(h.host, cpu) != nil {
 		return false
 	}
 	ok := h.unlinkLocked(b, id)
@@ -746,7 +745,7 @@ func (h *Hash) remove(cpu int, key []byte, copyTo []byte) error {
 	key = key[:h.keySize]
 	hash := hashKey(key, h.seed)
 	b := &h.buckets[hash&h.mask]
-	if err := b.lock.lock(cpu); err != nil {
+	if err := b.lock.lock(h.host, cpu); err != nil {
 		return err
 	}
 	id := h.findLocked(b, key, hash)
@@ -1098,7 +1097,7 @@ func (h *Hash) LookupBatch(inBatch, keys, values []byte, count uint32, del bool,
 		b := &h.buckets[batch]
 		n := uint32(0)
 		if b.head.Load()&nullsBit == 0 {
-			b.lock.lock(-1)
+			b.lock.lock(h.host, -1)
 			for ref := b.head.Load(); ref&nullsBit == 0; ref = h.nodeOf(ref).next.Load() {
 				n++
 			}

@@ -180,7 +180,7 @@ func (t *LPMTrie) update(cpu int, key, value []byte, flags uint64) error {
 	if prefixlen > t.maxPrefix {
 		return linux.EINVAL
 	}
-	if err := t.lock.lock(cpu); err != nil {
+	if err := t.lock.lock(t.host, cpu); err != nil {
 		return err
 	}
 	defer t.lock.unlock()
@@ -275,7 +275,7 @@ func (t *LPMTrie) remove(cpu int, key []byte) error {
 	if prefixlen > t.maxPrefix {
 		return linux.EINVAL
 	}
-	if err := t.lock.lock(cpu); err != nil {
+	if err := t.lock.lock(t.host, cpu); err != nil {
 		return err
 	}
 	defer t.lock.unlock()

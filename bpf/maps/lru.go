@@ -167,7 +167,7 @@ func (list *lruList) drainLocked(h *Hash) {
 // and puts it at the inactive head; 0 if nothing could be freed (ENOMEM).
 func (l *lru) alloc(h *Hash, cpu int) (uint32, error) {
 	list := l.list(cpu)
-	if err := list.lock.lock(cpu); err != nil {
+	if err := list.lock.lock(h.host, cpu); err != nil {
 		return 0, err
 	}
 	defer list.lock.unlock()
@@ -191,7 +191,7 @@ func (l *lru) alloc(h *Hash, cpu int) (uint32, error) {
 func (l *lru) release(h *Hash, cpu int, id uint32) {
 	e := h.elem(id)
 	list := &l.lists[e.lruOwner]
-	if list.lock.lock(cpu) != nil {
+	if list.lock.lock(h.host, cpu) != nil {
 		for {
 			old := list.pending.Load()
 			e.pendNext = old

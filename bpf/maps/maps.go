@@ -244,6 +244,10 @@ type Host interface {
 	// changing) refuse, as Linux's bpf_mem_alloc fails in NMI context
 	// when its per-CPU cache is empty.
 	InTrap(cpu int) bool
+	// SyscallCPU is the CPU the calling goroutine runs on, for the locks
+	// a system call takes (see spinLock); -1 when unknown, as where
+	// goroutines simulate CPUs.
+	SyscallCPU() int
 }
 
 // FixedHost is a Host with a fixed number of CPUs and a bound on each
@@ -262,6 +266,9 @@ func (h FixedHost) PossibleCPUs() int { return h.CPUs }
 
 // InTrap implements Host: never (programs run from goroutines).
 func (h FixedHost) InTrap(int) bool { return false }
+
+// SyscallCPU implements Host: unknown (goroutines simulate the CPUs).
+func (h FixedHost) SyscallCPU() int { return -1 }
 
 // ChargeMemory implements Host: ENOMEM past the limit.
 func (h FixedHost) ChargeMemory(n uint64) error {

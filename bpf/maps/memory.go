@@ -74,9 +74,9 @@ func copyOut(dst []byte, src unsafe.Pointer) {
 // would spin forever: it gets EBUSY instead, as Linux's htab_lock_bucket
 // does with its per-CPU map_locked counters and the queue and ring buffer
 // maps with trylock in NMI context. The syscall side (cpu < 0) never gets
-// EBUSY; it holds the lock as its CPU when SyscallCPU says which, so that
-// a program interrupting it there (a kprobe in the map's code, the
-// sampling timer) gets EBUSY too, as in Linux.
+// EBUSY; it holds the lock as the CPU Host.SyscallCPU names, so that a
+// program interrupting it there (a kprobe in the map's code, the sampling
+// timer) gets EBUSY too, as in Linux.
 //
 // Nothing yields while holding one: the holder runs until it unlocks, on
 // the CPU it locked on.
@@ -84,29 +84,23 @@ type spinLock struct {
 	owner atomic.Int32
 }
 
-// SyscallCPU, when set (by a kernel on its machine, before it makes maps),
-// returns the CPU the calling goroutine runs on. Unset, as in host tests
-// that simulate CPUs with goroutines, the syscall side holds locks as no
-// CPU in particular.
-var SyscallCPU func() int
-
 // syscallOwner marks the lock held by the syscall side on an unknown CPU.
 const syscallOwner = -1
 
-func lockOwner(cpu int) int32 {
+// lockOwner is the owner mark of cpu, or of the syscall side (cpu < 0).
+func lockOwner(host Host, cpu int) int32 {
 	if cpu < 0 {
-		if SyscallCPU == nil {
+		if cpu = host.SyscallCPU(); cpu < 0 {
 			return syscallOwner
 		}
-		cpu = SyscallCPU()
 	}
 	return int32(cpu) + 1
 }
 
-// lock takes l for cpu, or returns EBUSY if a program on cpu finds it held
-// by its own CPU.
-func (l *spinLock) lock(cpu int) error {
-	me := lockOwner(cpu)
+// lock takes l for cpu (the syscall side when negative), or returns EBUSY
+// if a program on cpu finds it held by its own CPU.
+func (l *spinLock) lock(host Host, cpu int) error {
+	me := lockOwner(host, cpu)
 	for spins := 1; ; spins++ {
 		if l.owner.CompareAndSwap(0, me) {
 			return nil
@@ -117,10 +111,12 @@ func (l *spinLock) lock(cpu int) error {
 		if cpu < 0 && spins%64 == 0 {
 			// The syscall side is a goroutine: on the host, the
 			// holder may be a goroutine preempted while holding the
-			// lock (a simulated CPU); let it run. A program may be in
-			// trap context, where nothing may yield: it spins on a
-			// holder running on another CPU.
+			// lock (a simulated CPU); let it run. It may resume on
+			// another CPU. A program may be in trap context, where
+			// nothing may yield: it spins on a holder running on
+			// another CPU.
 			runtime.Gosched()
+			me = lockOwner(host, cpu)
 		}
 	}
 }

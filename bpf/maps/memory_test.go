@@ -7,29 +7,36 @@ import (
 )
 
 // A program finding a map's lock held by its own CPU has interrupted the
-// holder: EBUSY, whether the holder is a program or, once SyscallCPU tells
-// the syscall side's CPU, a system call (Linux's map_locked counters).
+// holder: EBUSY, whether the holder is a program or, once Host.SyscallCPU
+// tells the syscall side's CPU, a system call (Linux's map_locked counters).
 func TestSpinLockSameCPU(t *testing.T) {
 	var l spinLock
-	if err := l.lock(1); err != nil {
+	if err := l.lock(testHost, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.lock(1); err != linux.EBUSY {
+	if err := l.lock(testHost, 1); err != linux.EBUSY {
 		t.Errorf("a program on the holder's CPU: %v, want EBUSY", err)
 	}
 	l.unlock()
 
-	defer func() { SyscallCPU = nil }()
-	SyscallCPU = func() int { return 1 }
-	if err := l.lock(-1); err != nil {
+	host := syscallOnCPU{testHost, 1}
+	if err := l.lock(host, -1); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.lock(1); err != linux.EBUSY {
+	if err := l.lock(host, 1); err != linux.EBUSY {
 		t.Errorf("a program interrupting the syscall side on its CPU: %v, want EBUSY", err)
 	}
 	l.unlock()
-	if err := l.lock(1); err != nil {
+	if err := l.lock(host, 1); err != nil {
 		t.Errorf("after the unlock: %v", err)
 	}
 	l.unlock()
 }
+
+// syscallOnCPU is a host whose system calls run on one CPU.
+type syscallOnCPU struct {
+	FixedHost
+	cpu int
+}
+
+func (h syscallOnCPU) SyscallCPU() int { return h.cpu }

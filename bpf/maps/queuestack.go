@@ -13,6 +13,7 @@ import (
 // lock suffice.
 type QueueStack struct {
 	base
+	host  Host
 	lock  spinLock
 	stack bool
 	size  uint32 // max_entries + 1 slots: head == tail means empty
@@ -48,6 +49,7 @@ func newQueueStack(spec Spec, host Host) (*QueueStack, error) {
 	}
 	return &QueueStack{
 		base:  newBase(spec, host.PossibleCPUs()),
+		host:  host,
 		stack: spec.Type == linux.BPF_MAP_TYPE_STACK,
 		size:  uint32(size),
 		data:  make([]byte, size*uint64(spec.ValueSize)),
@@ -73,7 +75,7 @@ func (q *QueueStack) full() bool {
 // and answers ENOENT.
 func (q *QueueStack) get(cpu int, value []byte, del bool) error {
 	value = value[:q.info.ValueSize]
-	if err := q.lock.lock(cpu); err != nil {
+	if err := q.lock.lock(q.host, cpu); err != nil {
 		return err
 	}
 	defer q.lock.unlock()
@@ -107,7 +109,7 @@ func (q *QueueStack) PushElem(cpu int, value []byte, flags uint64) error {
 	if flags&linux.BPF_NOEXIST != 0 || flags > linux.BPF_EXIST {
 		return linux.EINVAL
 	}
-	if err := q.lock.lock(cpu); err != nil {
+	if err := q.lock.lock(q.host, cpu); err != nil {
 		return err
 	}
 	defer q.lock.unlock()

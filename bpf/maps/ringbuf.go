@@ -43,6 +43,7 @@ import (
 // the consumer moves past it.
 type RingBuf struct {
 	base
+	host    Host
 	lock    spinLock
 	mem     []byte
 	cons    *uint64 // consumer_pos
@@ -88,6 +89,7 @@ func newRingBuf(spec Spec, host Host) (*RingBuf, error) {
 	}
 	rb := &RingBuf{
 		base: newBase(spec, host.PossibleCPUs()),
+		host: host,
 		mem:  mem,
 		cons: (*uint64)(unsafe.Pointer(&mem[ringMetaPages*PageSize])),
 		prod: (*uint64)(unsafe.Pointer(&mem[(ringMetaPages+1)*PageSize])),
@@ -130,7 +132,7 @@ func (rb *RingBuf) Reserve(cpu int, size uint64) unsafe.Pointer {
 		return nil
 	}
 	cons := atomic.LoadUint64(rb.cons)
-	if rb.lock.lock(cpu) != nil {
+	if rb.lock.lock(rb.host, cpu) != nil {
 		return nil
 	}
 	prod := *rb.prod

@@ -147,6 +147,7 @@ type mapHost struct{ env Env }
 func (h mapHost) PossibleCPUs() int           { return h.env.PossibleCPUs() }
 func (h mapHost) ChargeMemory(n uint64) error { return h.env.ChargeMemory(n) }
 func (h mapHost) InTrap(cpu int) bool         { return h.env.InTrap(cpu) }
+func (h mapHost) SyscallCPU() int             { return h.env.CurrentCPU() }
 
 // bpfGetFileFlag is bpf_get_file_flag: the access mode a map's descriptors
 // get from BPF_F_RDONLY / BPF_F_WRONLY.
