@@ -14,12 +14,16 @@ import (
 	"hachi/syscall/linux"
 )
 
-// profileSource counts samples by instruction pointer in a hash map, as
-// Linux's samples/bpf/sampleip does: the key is PT_REGS_IP(&ctx->regs) of
-// the bpf_perf_event_data context, the value a count; a key seen first is
-// inserted with BPF_NOEXIST (a racing insert on another CPU loses that one
-// sample, as in sampleip).
-const profileSource = `
+// CountByContextWord returns the assembly of a program that counts its
+// runs in the hash map mapFD (u64 keys, u64 values) by the u64 at byte off
+// of its context, as Linux's samples/bpf/sampleip does with
+// PT_REGS_IP(&ctx->regs): a key seen first is inserted with BPF_NOEXIST
+// (a racing insert on another CPU loses that one run, as in sampleip).
+func CountByContextWord(off, mapFD int) string {
+	return fmt.Sprintf(countByWordSource, off, mapFD, mapFD)
+}
+
+const countByWordSource = `
 	ldxdw %%r6, [%%r1+%d]
 	stxdw [%%r10-8], %%r6
 	lddw %%r1, map_fd %d
@@ -98,7 +102,7 @@ func (k *Kernel) profile(out io.Writer, t *Task, args []string) error {
 		return fmt.Errorf("profile: BPF_MAP_CREATE: %w", err)
 	}
 	fds = append(fds, uint64(ips))
-	prog, err := c.progLoad(linux.BPF_PROG_TYPE_PERF_EVENT, "do_sample", fmt.Sprintf(profileSource, k.ipOffset(), ips, ips))
+	prog, err := c.progLoad(linux.BPF_PROG_TYPE_PERF_EVENT, "do_sample", CountByContextWord(k.ipOffset(), ips))
 	if err != nil {
 		return fmt.Errorf("profile: BPF_PROG_LOAD: %w", err)
 	}

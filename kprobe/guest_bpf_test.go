@@ -4,7 +4,6 @@ package kprobe_test
 
 import (
 	"encoding/binary"
-	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -56,35 +55,6 @@ func (s *sysTask) bpf(cmd linux.BPFCmd, attr unsafe.Pointer, size uintptr) uint6
 	return s.call("bpf", uint64(cmd), uint64(uintptr(attr)), uint64(size))
 }
 
-// parm1Source counts the hits by the value of PT_REGS_PARM1 in a hash map
-// (key: the argument, value: hits), as a libbpf program written with
-// BPF_KPROBE(fn, long a) and a counting map would.
-const parm1Source = `
-	ldxdw %%r6, [%%r1+%d]
-	stxdw [%%r10-8], %%r6
-	lddw %%r1, map_fd %d
-	mov %%r2, %%r10
-	add %%r2, -8
-	call 1
-	jeq %%r0, 0, new
-	mov %%r1, 1
-	lock add [%%r0+0], %%r1
-	ja out
-new:
-	mov %%r1, 1
-	stxdw [%%r10-16], %%r1
-	lddw %%r1, map_fd %d
-	mov %%r2, %%r10
-	add %%r2, -8
-	mov %%r3, %%r10
-	add %%r3, -16
-	mov %%r4, 0
-	call 2
-out:
-	mov %%r0, 0
-	exit
-`
-
 // attachCounter loads the counting program, attaches it to a kprobe on
 // probetest.Sum4 with perf_event_open + PERF_EVENT_IOC_SET_BPF + ENABLE,
 // and returns a lookup of the map and the detach.
@@ -93,7 +63,9 @@ func attachCounter(t testing.TB) (lookup func(key uint64) uint64, detach func())
 	mc := kernel.AllocValue[linux.BPFAttrMapCreate]()
 	*mc = linux.BPFAttrMapCreate{MapType: uint32(linux.BPF_MAP_TYPE_HASH), KeySize: 8, ValueSize: 8, MaxEntries: 64}
 	mapFD := s.bpf(linux.BPF_MAP_CREATE, unsafe.Pointer(mc), unsafe.Sizeof(*mc))
-	detachProg := s.attachSum4(fmt.Sprintf(parm1Source, parm1Off, mapFD, mapFD))
+	// Counts by PT_REGS_PARM1, as a libbpf program written with
+	// BPF_KPROBE(fn, long a) and a counting map would.
+	detachProg := s.attachSum4(kernel.CountByContextWord(parm1Off, int(mapFD)))
 	key, value := kernel.Alloc(8), kernel.Alloc(8)
 	lookup = func(k uint64) uint64 {
 		binary.LittleEndian.PutUint64(key, k)

@@ -4,7 +4,6 @@ package riscv64_test
 
 import (
 	"encoding/binary"
-	"fmt"
 	"reflect"
 	"runtime"
 	"sync"
@@ -86,34 +85,6 @@ func (s *sampler) bpf(cmd linux.BPFCmd, attr unsafe.Pointer, size uintptr) (uint
 	return s.k.Syscall(s.task, nr, uint64(cmd), uint64(uintptr(attr)), uint64(size))
 }
 
-// sampleIPSource counts samples by pc (bpf_perf_event_data.regs.pc, at 0)
-// in a hash map.
-const sampleIPSource = `
-	ldxdw %%r6, [%%r1+0]
-	stxdw [%%r10-8], %%r6
-	lddw %%r1, map_fd %d
-	mov %%r2, %%r10
-	add %%r2, -8
-	call 1
-	jeq %%r0, 0, new
-	mov %%r1, 1
-	lock add [%%r0+0], %%r1
-	ja out
-new:
-	mov %%r1, 1
-	stxdw [%%r10-16], %%r1
-	lddw %%r1, map_fd %d
-	mov %%r2, %%r10
-	add %%r2, -8
-	mov %%r3, %%r10
-	add %%r3, -16
-	mov %%r4, 0
-	call 2
-out:
-	mov %%r0, 0
-	exit
-`
-
 // sampling is a CPU clock event on CPU 0 with the sampleip program.
 type sampling struct {
 	s            *sampler
@@ -132,7 +103,8 @@ func openSampling(t testing.TB, freq, period uint64) *sampling {
 	if err != nil {
 		t.Fatalf("BPF_MAP_CREATE: %v", err)
 	}
-	insns, err := asm.Assemble(fmt.Sprintf(sampleIPSource, mapFD, mapFD))
+	// Counts by bpf_perf_event_data.regs.pc, the first word.
+	insns, err := asm.Assemble(kernel.CountByContextWord(0, int(mapFD)))
 	if err != nil {
 		t.Fatal(err)
 	}
