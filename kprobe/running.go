@@ -112,3 +112,24 @@ func at(addr, n uint64) []byte {
 	h[0], h[1], h[2] = uintptr(addr), uintptr(n), uintptr(n)
 	return b
 }
+
+// NewRunning makes the kprobe manager of the running kernel: New with the
+// kernel's own symbol table (Running), once install has set up the
+// architecture's breakpoint trap.
+func NewRunning(arch isa, mach Machine, install func() error) (*Manager, error) {
+	syms, err := Running()
+	if err != nil {
+		return nil, err
+	}
+	if err := install(); err != nil {
+		return nil, err
+	}
+	return New(arch, mach, syms), nil
+}
+
+// Memory is the n bytes of the running kernel's memory at addr, which its
+// addresses reach untranslated (identity-mapped, or no translation): the
+// architectures' code and slots, as Machine's ReadText and Poke see them.
+func Memory(addr uint64, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), uintptr(addr))), n)
+}

@@ -25,7 +25,7 @@ type kprobeMachine struct{}
 
 func (kprobeMachine) NumCPU() int { return NumCPU() }
 
-func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobeMem(addr, len(b))) }
+func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobe.Memory(addr, len(b))) }
 
 // Poke writes b at addr and makes every CPU see it: a single byte (int3
 // in, or the original byte back) is written atomically by the store
@@ -40,7 +40,7 @@ func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobeMem(addr, l
 // CPUs trapping on a removed int3 whose byte was back in memory). A fresh
 // entry takes the checked path. On hardware it costs a TLB miss.
 func (kprobeMachine) Poke(addr uint64, b []byte) {
-	copy(kprobeMem(addr, len(b)), b)
+	copy(kprobe.Memory(addr, len(b)), b)
 	trapSync()
 }
 
@@ -55,7 +55,7 @@ func (kprobeMachine) Poke(addr uint64, b []byte) {
 // code-tracking path of a fresh TLB entry drops that translation.
 func (kprobeMachine) Refetch(addr uint64) {
 	invlpg(addr)
-	atomic.AddUint32((*uint32)(unsafe.Pointer(&kprobeMem(addr&^3, 4)[0])), 0)
+	atomic.AddUint32((*uint32)(unsafe.Pointer(&kprobe.Memory(addr&^3, 4)[0])), 0)
 }
 
 func (kprobeMachine) Slots() []byte { return kprobeSlots[:] }
@@ -72,14 +72,6 @@ func (kprobeMachine) SlotEpilogue() []byte {
 func (kprobeMachine) EnterSlot(cpu int)     { trapCPUs[cpu].inSlot.Store(1) }
 func (kprobeMachine) SlotIdle(cpu int) bool { return trapCPUs[cpu].inSlot.Load() == 0 }
 
-// kprobeMem is the memory of n bytes at addr.
-func kprobeMem(addr uint64, n int) []byte {
-	var b []byte
-	h := (*[3]uintptr)(unsafe.Pointer(&b))
-	h[0], h[1], h[2] = uintptr(addr), uintptr(n), uintptr(n)
-	return b
-}
-
 var (
 	kprobesOnce sync.Once
 	kprobes     *kprobe.Manager
@@ -90,16 +82,7 @@ var (
 // entries of every CPU the first time.
 func Kprobes() (*kprobe.Manager, error) {
 	kprobesOnce.Do(func() {
-		syms, err := kprobe.Running()
-		if err != nil {
-			errKprobes = err
-			return
-		}
-		if err := trapInit(); err != nil {
-			errKprobes = err
-			return
-		}
-		kprobes = kprobe.New(kprobe.AMD64, kprobeMachine{}, syms)
+		kprobes, errKprobes = kprobe.NewRunning(kprobe.AMD64, kprobeMachine{}, trapInit)
 		trapKprobes = kprobes
 	})
 	return kprobes, errKprobes

@@ -21,12 +21,12 @@ type kprobeMachine struct{}
 
 func (kprobeMachine) NumCPU() int { return 1 }
 
-func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobeMem(addr, len(b))) }
+func (kprobeMachine) ReadText(addr uint64, b []byte) { copy(b, kprobe.Memory(addr, len(b))) }
 
 // Poke writes b at addr, then FENCE.I: the hart fetches the new bytes. No
 // other hart runs Go, so no other needs telling.
 func (kprobeMachine) Poke(addr uint64, b []byte) {
-	copy(kprobeMem(addr, len(b)), b)
+	copy(kprobe.Memory(addr, len(b)), b)
 	trapFenceI()
 }
 
@@ -49,13 +49,6 @@ func inSlots(addr uint64) bool {
 	return addr-start < uint64(unsafe.Sizeof(kprobeSlots))
 }
 
-func kprobeMem(addr uint64, n int) []byte {
-	var b []byte
-	h := (*[3]uintptr)(unsafe.Pointer(&b))
-	h[0], h[1], h[2] = uintptr(addr), uintptr(n), uintptr(n)
-	return b
-}
-
 var (
 	kprobesOnce sync.Once
 	kprobes     *kprobe.Manager
@@ -66,16 +59,7 @@ var (
 // the first time.
 func Kprobes() (*kprobe.Manager, error) {
 	kprobesOnce.Do(func() {
-		syms, err := kprobe.Running()
-		if err != nil {
-			errKprobes = err
-			return
-		}
-		if err := trapInit(); err != nil {
-			errKprobes = err
-			return
-		}
-		kprobes = kprobe.New(kprobe.RISCV64, kprobeMachine{}, syms)
+		kprobes, errKprobes = kprobe.NewRunning(kprobe.RISCV64, kprobeMachine{}, trapInit)
 		trapKprobes = kprobes
 	})
 	return kprobes, errKprobes
