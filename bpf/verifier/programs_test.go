@@ -1,7 +1,6 @@
 package verifier_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	ciliumasm "github.com/cilium/ebpf/asm"
 
 	"hachi/bpf/helpers"
 	"hachi/bpf/helpers/helperstest"
@@ -24,6 +22,7 @@ import (
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
 	"hachi/bpf/vm"
+	"hachi/internal/elflink"
 	"hachi/internal/hosttool"
 	"hachi/syscall/linux"
 )
@@ -147,46 +146,8 @@ func load(t testing.TB, o object, name string) *loaded {
 		index[n] = len(l.maps)
 		l.maps = append(l.maps, createMap(t, o.spec.Maps[n], &l.regions))
 	}
-	insns := make(ciliumasm.Instructions, len(ps.Instructions))
-	copy(insns, ps.Instructions)
-	raw := make([]int, len(insns))
-	symbols := map[string]int{}
-	off := 0
-	for i, ins := range insns {
-		raw[i] = off
-		if s := ins.Symbol(); s != "" {
-			symbols[s] = off
-		}
-		off += int(ins.Width())
-	}
-	for i := range insns {
-		ins := &insns[i]
-		ref := ins.Reference()
-		switch {
-		case ref == "":
-		case ins.IsFunctionReference():
-			target, ok := symbols[ref]
-			if !ok {
-				t.Fatalf("%s: unresolved function %s", l.name, ref)
-			}
-			ins.Constant = int64(target - raw[i] - 1)
-		case ins.IsLoadFromMap():
-			k, ok := index[ref]
-			if !ok {
-				t.Fatalf("%s: unresolved map %s", l.name, ref)
-			}
-			ins.Constant = int64(uint64(ins.Constant)&^0xffffffff | uint64(k))
-		default:
-			t.Fatalf("%s: unresolved reference %s in %v", l.name, ref, *ins)
-		}
-		ins.Metadata = ciliumasm.Metadata{}
-	}
-	var buf bytes.Buffer
-	if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-		t.Fatalf("%s: %v", l.name, err)
-	}
 	var err error
-	if l.insns, err = isa.Decode(buf.Bytes()); err != nil {
+	if l.insns, err = elflink.Link(ps.Instructions, index); err != nil {
 		t.Fatalf("%s: %v", l.name, err)
 	}
 	return l

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	ciliumasm "github.com/cilium/ebpf/asm"
 
 	"hachi/bpf/helpers"
 	"hachi/bpf/isa"
@@ -20,6 +18,7 @@ import (
 	"hachi/bpf/maps"
 	"hachi/bpf/verifier"
 	"hachi/bpf/vm"
+	"hachi/internal/elflink"
 	"hachi/syscall/linux"
 )
 
@@ -205,7 +204,7 @@ func elfTargets(path, section string, progType linux.BPFProgType, typeSet bool) 
 		if section != "" && ps.SectionName != section && name != section {
 			continue
 		}
-		insns, err := linkELF(ps.Instructions, index)
+		insns, err := elflink.Link(ps.Instructions, index)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%s: %v", path, name, err)
 		}
@@ -282,48 +281,4 @@ func elfMaps(spec *ebpf.CollectionSpec) (verifier.MapList, map[string]int, error
 		list = append(list, v)
 	}
 	return list, index, nil
-}
-
-// linkELF resolves a program's references: calls and function pointers to
-// relative offsets, maps to their fd in the list.
-func linkELF(in ciliumasm.Instructions, index map[string]int) ([]isa.Instruction, error) {
-	insns := make(ciliumasm.Instructions, len(in))
-	copy(insns, in)
-	raw := make([]int, len(insns))
-	symbols := map[string]int{}
-	off := 0
-	for i, ins := range insns {
-		raw[i] = off
-		if s := ins.Symbol(); s != "" {
-			symbols[s] = off
-		}
-		off += int(ins.Width())
-	}
-	for i := range insns {
-		ins := &insns[i]
-		ref := ins.Reference()
-		switch {
-		case ref == "":
-		case ins.IsFunctionReference():
-			target, ok := symbols[ref]
-			if !ok {
-				return nil, fmt.Errorf("unresolved function %s", ref)
-			}
-			ins.Constant = int64(target - raw[i] - 1)
-		case ins.IsLoadFromMap():
-			fd, ok := index[ref]
-			if !ok {
-				return nil, fmt.Errorf("unresolved map %s", ref)
-			}
-			ins.Constant = int64(uint64(ins.Constant)&^0xffffffff | uint64(fd))
-		default:
-			return nil, fmt.Errorf("unresolved reference %s (kfuncs and externs are not supported)", ref)
-		}
-		ins.Metadata = ciliumasm.Metadata{}
-	}
-	var code bytes.Buffer
-	if err := insns.Marshal(&code, binary.LittleEndian); err != nil {
-		return nil, err
-	}
-	return isa.Decode(code.Bytes())
 }
