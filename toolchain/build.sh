@@ -107,7 +107,9 @@ main() {
 	(cd src/internal/goos && "$bootstrap_go" run gengoos.go) || die "gengoos.go failed"
 
 	say "make.bash (a few minutes)"
-	(cd src && GOROOT_BOOTSTRAP=$("$bootstrap_go" env GOROOT) bash make.bash >&2) || die "make.bash failed"
+	# No banner: it names the build directory, which is renamed below,
+	# and tells the reader to put it on PATH, which nothing needs.
+	(cd src && GOROOT_BOOTSTRAP=$("$bootstrap_go" env GOROOT) bash make.bash --no-banner >&2) || die "make.bash failed"
 	bin/go tool dist list | grep -x 'tamago/riscv64' >/dev/null || die "the new toolchain does not list tamago/riscv64"
 
 	touch .hachi-complete
