@@ -78,14 +78,23 @@ func copyOut(dst []byte, src unsafe.Pointer) {
 // program interrupting it there (a kprobe in the map's code, the sampling
 // timer) gets EBUSY too, as in Linux.
 //
-// Nothing yields while holding one: the holder runs until it unlocks, on
-// the CPU it locked on.
+// A caller running as a goroutine (the syscall side, a program run by a
+// system call or simulating a CPU in tests) yields now and then while it
+// spins: the holder may be a goroutine the runtime took off its CPU inside
+// the critical section (a GC preemption at a stack check, an allocation's
+// assist). A program in trap context (Host.InTrap) may not yield: it spins
+// at most maxTrapSpins times, then gets ETIMEDOUT, as Linux's resilient
+// spinlocks (rqspinlock) time out, rather than wait forever for a holder
+// that may need this CPU to run again.
 type spinLock struct {
 	owner atomic.Int32
 }
 
 // syscallOwner marks the lock held by the syscall side on an unknown CPU.
 const syscallOwner = -1
+
+// maxTrapSpins bounds the spinning of a program in trap context.
+const maxTrapSpins = 1 << 22
 
 // lockOwner is the owner mark of cpu, or of the syscall side (cpu < 0).
 func lockOwner(host Host, cpu int) int32 {
@@ -97,26 +106,30 @@ func lockOwner(host Host, cpu int) int32 {
 	return int32(cpu) + 1
 }
 
-// lock takes l for cpu (the syscall side when negative), or returns EBUSY
-// if a program on cpu finds it held by its own CPU.
+// lock takes l for cpu (the syscall side when negative). A program on cpu
+// gets EBUSY if it finds l held by its own CPU, and ETIMEDOUT in trap
+// context once it has spun maxTrapSpins times.
 func (l *spinLock) lock(host Host, cpu int) error {
 	me := lockOwner(host, cpu)
+	if l.owner.CompareAndSwap(0, me) {
+		return nil
+	}
+	trap := cpu >= 0 && host.InTrap(cpu)
 	for spins := 1; ; spins++ {
-		if l.owner.CompareAndSwap(0, me) {
-			return nil
-		}
 		if cpu >= 0 && l.owner.Load() == me {
 			return linux.EBUSY
 		}
-		if cpu < 0 && spins%64 == 0 {
-			// The syscall side is a goroutine: on the host, the
-			// holder may be a goroutine preempted while holding the
-			// lock (a simulated CPU); let it run. It may resume on
-			// another CPU. A program may be in trap context, where
-			// nothing may yield: it spins on a holder running on
-			// another CPU.
+		switch {
+		case trap && spins >= maxTrapSpins:
+			return linux.ETIMEDOUT
+		case !trap && spins%64 == 0:
 			runtime.Gosched()
-			me = lockOwner(host, cpu)
+			if cpu < 0 {
+				me = lockOwner(host, cpu) // it may resume on another CPU
+			}
+		}
+		if l.owner.CompareAndSwap(0, me) {
+			return nil
 		}
 	}
 }

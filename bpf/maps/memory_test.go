@@ -40,3 +40,22 @@ type syscallOnCPU struct {
 }
 
 func (h syscallOnCPU) SyscallCPU() int { return h.cpu }
+
+// A program in trap context does not wait forever for a lock another CPU
+// holds (the holder may need this CPU to run again): ETIMEDOUT after
+// maxTrapSpins, as Linux's rqspinlock times out.
+func TestSpinLockTimesOutInTrap(t *testing.T) {
+	var l spinLock
+	host := trapHost{testHost} // CPU 1 runs in trap context
+	if err := l.lock(host, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.lock(host, 1); err != linux.ETIMEDOUT {
+		t.Errorf("a trap waiting for another CPU's lock: %v, want ETIMEDOUT", err)
+	}
+	l.unlock()
+	if err := l.lock(host, 1); err != nil {
+		t.Errorf("a trap taking a free lock: %v", err)
+	}
+	l.unlock()
+}
