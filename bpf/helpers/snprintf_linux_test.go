@@ -50,7 +50,9 @@ func hostArray(t *testing.T, valueSize, flags uint32, value []byte) int {
 func hostLookup(t *testing.T, fd int, size int) []byte {
 	key, v := make([]byte, 4), make([]byte, size)
 	elem := linux.BPFAttrMapElem{MapFD: uint32(fd), Key: uint64(uintptr(unsafe.Pointer(&key[0]))), Value: uint64(uintptr(unsafe.Pointer(&v[0])))}
-	if _, err := hostBPF(linux.BPF_MAP_LOOKUP_ELEM, unsafe.Pointer(&elem), unsafe.Sizeof(elem)); err != nil {
+	_, err := hostBPF(linux.BPF_MAP_LOOKUP_ELEM, unsafe.Pointer(&elem), unsafe.Sizeof(elem))
+	runtime.KeepAlive(key)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -117,6 +119,7 @@ func hostSnprintf(t *testing.T, format string, args []uint64, strs []byte) (int6
 	load.LogLevel, load.LogSize, load.LogBuf = 1, uint32(len(logBuf)), uint64(uintptr(unsafe.Pointer(&logBuf[0])))
 	prog, err := hostBPF(linux.BPF_PROG_LOAD, unsafe.Pointer(&load), unsafe.Sizeof(load))
 	runtime.KeepAlive(code)
+	runtime.KeepAlive(license)
 	if err != nil {
 		log := cString(logBuf)
 		if err == linux.EINVAL && strings.Contains(log, "Invalid format string") {
@@ -129,7 +132,9 @@ func hostSnprintf(t *testing.T, format string, args []uint64, strs []byte) (int6
 	defer syscall.Close(prog)
 	pkt := make([]byte, 64)
 	run := linux.BPFAttrTestRun{ProgFD: uint32(prog), DataSizeIn: 64, DataIn: uint64(uintptr(unsafe.Pointer(&pkt[0]))), Repeat: 1}
-	if _, err := hostBPF(linux.BPF_PROG_TEST_RUN, unsafe.Pointer(&run), unsafe.Sizeof(run)); err != nil {
+	_, err = hostBPF(linux.BPF_PROG_TEST_RUN, unsafe.Pointer(&run), unsafe.Sizeof(run))
+	runtime.KeepAlive(pkt)
+	if err != nil {
 		t.Fatal(err)
 	}
 	res := hostLookup(t, out, 128)

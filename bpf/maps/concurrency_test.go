@@ -53,7 +53,8 @@ func TestConcurrentHash(t *testing.T) {
 			var bad atomic.Int64
 			onCPUs(func(cpu int) {
 				for i := uint64(0); i < 2000; i++ {
-					own := uint64(cpu)<<32 | i%100
+					// (cpu+1): CPU 0's keys would include the shared one.
+					own := uint64(cpu+1)<<32 | i%100
 					// A key's value is always key*3: lookups must never see
 					// another key's value, even through reused elements.
 					if err := h.UpdateElem(cpu, u64(own), u64(own*3), 0); err != nil && !errors.Is(err, linux.E2BIG) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -58,7 +59,10 @@ func hostMap(s mapSpec) (int, error) {
 		copy(value, s.contents)
 		elem := linux.BPFAttrMapElem{MapFD: uint32(fd), Key: uint64(uintptr(unsafe.Pointer(&key))),
 			Value: uint64(uintptr(unsafe.Pointer(&value[0])))}
-		if _, err := hostBPF(linux.BPF_MAP_UPDATE_ELEM, unsafe.Pointer(&elem), unsafe.Sizeof(elem)); err != nil {
+		_, err := hostBPF(linux.BPF_MAP_UPDATE_ELEM, unsafe.Pointer(&elem), unsafe.Sizeof(elem))
+		runtime.KeepAlive(&key)
+		runtime.KeepAlive(value)
+		if err != nil {
 			syscall.Close(fd)
 			return -1, fmt.Errorf("map update: %w", err)
 		}
@@ -107,6 +111,7 @@ func hostFuncBTF(starts []int) (int, []linux.BPFFuncInfo, error) {
 	blob = append(append(blob, types...), strs...)
 	attr := linux.BPFAttrBTFLoad{BTF: uint64(uintptr(unsafe.Pointer(&blob[0]))), BTFSize: uint32(len(blob))}
 	fd, err := hostBPF(linux.BPF_BTF_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(blob)
 	if err != nil {
 		return -1, nil, fmt.Errorf("btf load: %w", err)
 	}
@@ -149,10 +154,13 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 	attr := linux.BPFAttrProgLoad{ProgType: uint32(c.progType), InsnCnt: uint32(len(prog)),
 		Insns: uint64(uintptr(unsafe.Pointer(&code[0]))), License: uint64(uintptr(unsafe.Pointer(&license[0]))),
 		LogLevel: 1, LogSize: uint32(len(logBuf)), LogBuf: uint64(uintptr(unsafe.Pointer(&logBuf[0])))}
+	var infos []linux.BPFFuncInfo
 	if len(starts) > 1 {
 		// Linux wants BTF func_info for callbacks ("missing btf
 		// func_info") and tail calls in subprograms.
-		btf, infos, err := hostFuncBTF(starts)
+		var btf int
+		var err error
+		btf, infos, err = hostFuncBTF(starts)
 		if err != nil {
 			return 0, "", err
 		}
@@ -169,6 +177,11 @@ func hostLoad(c *testCase, insns []isa.Instruction) (errno linux.Errno, logText 
 		attr.LogLevel, attr.LogSize, attr.LogBuf = 0, 0, 0
 		fd, lerr = hostBPF(linux.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	}
+	// attr holds their addresses only: without these the collector may
+	// free them while the kernel reads them.
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(license)
+	runtime.KeepAlive(infos)
 	if lerr == nil {
 		syscall.Close(fd)
 		return 0, text, nil
@@ -206,6 +219,8 @@ func hostAvailable() error {
 	attr := linux.BPFAttrProgLoad{ProgType: uint32(linux.BPF_PROG_TYPE_SOCKET_FILTER), InsnCnt: 2,
 		Insns: uint64(uintptr(unsafe.Pointer(&prog[0]))), License: uint64(uintptr(unsafe.Pointer(&license[0])))}
 	fd, err := hostBPF(linux.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(prog)
+	runtime.KeepAlive(license)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,6 +74,8 @@ func linuxLoad(insns []isa.Instruction) (int, string, error) {
 		time.Sleep(10 * time.Millisecond)
 		fd, err = bpf(linux.BPF_PROG_LOAD, attr)
 	}
+	runtime.KeepAlive(code) // attr holds their addresses only
+	runtime.KeepAlive(license)
 	text, _, _ := bytes.Cut(log, []byte{0})
 	return fd, string(text), err
 }
@@ -86,7 +89,9 @@ func linuxRun(t *testing.T, fd int, data []byte) uint32 {
 	put32(attr, 8, uint32(len(in)))
 	put64(attr, 16, addr(&in[0]))
 	put32(attr, 32, 1) // repeat
-	if _, err := bpf(linux.BPF_PROG_TEST_RUN, attr); err != nil {
+	_, err := bpf(linux.BPF_PROG_TEST_RUN, attr)
+	runtime.KeepAlive(in)
+	if err != nil {
 		t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
 	}
 	return *(*uint32)(unsafe.Pointer(&attr[4]))
@@ -160,7 +165,10 @@ func compareWithLinux(t *testing.T, d *asm.DataFile) {
 		put32(attr, 0, uint32(array))
 		put64(attr, 8, addr(&key))
 		put64(attr, 16, addr(&value))
-		if _, err := bpf(linux.BPF_MAP_UPDATE_ELEM, attr); err != nil {
+		_, err := bpf(linux.BPF_MAP_UPDATE_ELEM, attr)
+		runtime.KeepAlive(&key)
+		runtime.KeepAlive(&value)
+		if err != nil {
 			t.Fatalf("BPF_MAP_UPDATE_ELEM: %v", err)
 		}
 	}
